@@ -1,0 +1,118 @@
+"""site.yaml -> Config, with every problem reported together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import Problems, SiteError
+from .fields import Fields, load_mapping
+
+CONFIG_NAME = "site.yaml"
+KNOWN = (
+    "title",
+    "organisation",
+    "description",
+    "base_url",
+    "language",
+    "timezone",
+    "author",
+    "signup_url",
+    "utm_source",
+    "disclaimer",
+    "crisis_line",
+    "feed_size",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The site-wide settings an editor keeps in site.yaml."""
+
+    title: str
+    organisation: str
+    description: str
+    base_url: str
+    language: str
+    timezone: ZoneInfo
+    author: str
+    signup_url: str | None
+    utm_source: str
+    disclaimer: str | None
+    crisis_line: str | None
+    feed_size: int
+
+
+def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
+    """Return the Config that site.yaml's text describes, or None after recording its problems."""
+    loaded = load_mapping(text, path, 1, problems)
+    if loaded is None:
+        return None
+    fields = Fields(loaded[0], loaded[1], path, problems, first_line=1)
+    fields.warn_unknown(KNOWN)
+    title = fields.text("title", required=True, example="Our site")
+    organisation = fields.text("organisation", required=True, example="Our organisation")
+    description = fields.text("description", required=True, example="What the site is about, in one sentence.")
+    url = _base_url(base_url, fields, problems, path)
+    zone = _timezone(fields)
+    signup_url = fields.https_url("signup_url")
+    author = fields.text("author") or organisation
+    config = Config(
+        title=title or "",
+        organisation=organisation or "",
+        description=description or "",
+        base_url=url or "",
+        language=fields.text("language") or "en",
+        timezone=zone,
+        author=author or "",
+        signup_url=signup_url,
+        utm_source=fields.text("utm_source") or urlsplit(url or "").hostname or "website",
+        disclaimer=fields.text("disclaimer"),
+        crisis_line=fields.text("crisis_line"),
+        feed_size=fields.integer("feed_size") or 20,
+    )
+    return None if problems.errors else config
+
+
+def normalise_base_url(url: str) -> str | None:
+    """Return an absolute http(s) URL ending with '/', or None when it is not one."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        return None
+    return url.strip().rstrip("/") + "/"
+
+
+def _base_url(override: str | None, fields: Fields, problems: Problems, path: Path) -> str | None:
+    """Return the base URL from --base-url or site.yaml, checked."""
+    raw = override if override is not None else fields.text("base_url", required=True, example="https://example.org/")
+    if raw is None:
+        return None
+    url = normalise_base_url(raw)
+    if url is None:
+        where = (None, None) if override is not None else (path, fields.line("base_url"))
+        problems.errors.append(
+            SiteError(
+                "base URL is not an absolute http(s) URL",
+                where[0],
+                where[1],
+                f"expected something like https://example.org/ or https://example.org/trust/, got {raw!r}",
+            )
+        )
+    return url
+
+
+def _timezone(fields: Fields) -> ZoneInfo:
+    """Return the site's time zone (UTC unless site.yaml names one)."""
+    name = fields.text("timezone") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fields.problems.error(
+            "`timezone` is not a known time zone",
+            fields.path,
+            fields.line("timezone"),
+            f"expected an IANA name such as Europe/London or America/New_York, got {name!r}",
+        )
+        return ZoneInfo("UTC")

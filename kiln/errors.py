@@ -1,0 +1,67 @@
+"""The one user-facing error type, and the list of them a stage raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SiteError(Exception):
+    """A problem an editor can fix: what is wrong, in which file, on which line."""
+
+    message: str
+    path: Path | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def format(self, label: str = "") -> str:
+        """Return the error as one line: `path:line: message (hint)`, with an optional label after the place."""
+        where = ""
+        if self.path is not None:
+            where = self.path.as_posix()
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{label}{self.message}{hint}"
+
+
+@dataclass
+class BuildFailed(Exception):
+    """Every error of a stage, raised together so the editor sees them all at once."""
+
+    errors: list[SiteError] = field(default_factory=list)
+    warnings: list[SiteError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+@dataclass
+class Problems:
+    """Collects errors and warnings while a stage runs."""
+
+    errors: list[SiteError] = field(default_factory=list)
+    warnings: list[SiteError] = field(default_factory=list)
+
+    def error(self, message: str, path: Path | None = None, line: int | None = None, hint: str | None = None) -> None:
+        """Record an error."""
+        self.errors.append(SiteError(message, path, line, hint))
+
+    def warn(self, message: str, path: Path | None = None, line: int | None = None, hint: str | None = None) -> None:
+        """Record a warning."""
+        self.warnings.append(SiteError(message, path, line, hint))
+
+    def raise_errors(self) -> None:
+        """Raise every error recorded so far, if there is any."""
+        if self.errors:
+            raise BuildFailed(sorted(self.errors, key=_order), self.warnings)
+
+
+def _order(error: SiteError) -> tuple[str, int, str]:
+    """Give the order errors are reported in: by file, then line."""
+    return (error.path.as_posix() if error.path else "", error.line or 0, error.message)

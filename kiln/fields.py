@@ -1,0 +1,246 @@
+"""YAML mappings with the line of every key, and typed readers that report problems by line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from .errors import Problems
+from .urls import https_problem
+
+try:  # libyaml's parser is several times faster; the pure-Python one behaves the same.
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+DATE_HINT = "expected a date such as 2026-11-27, 2026-11-27 18:30 or 2026-11-27T18:30:00+01:00"
+
+
+def load_mapping(
+    text: str, path: Path, first_line: int, problems: Problems
+) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """Return a YAML mapping and the file line of each key, or None after recording why it cannot be read."""
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, {}
+        if not isinstance(node, yaml.MappingNode):
+            problems.error(
+                "front matter is not a mapping",
+                path,
+                first_line + node.start_mark.line,
+                f"expected `key: value` lines, got {_node_kind(node)}",
+            )
+            return None
+        if _has_alias(node):
+            problems.error(
+                "YAML anchors and aliases (& and *) are not allowed",
+                path,
+                first_line + node.start_mark.line,
+                "write each value out in full",
+            )
+            return None
+        data = loader.construct_document(node)
+        lines = {str(key.value): first_line + key.start_mark.line for key, _ in node.value}
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = first_line + mark.line if mark else first_line
+        problems.error(
+            f"YAML does not parse: {error.problem or error.context}",
+            path,
+            line,
+            "check the indentation and quote values that contain ': ' or start with a symbol",
+        )
+        return None
+    except yaml.YAMLError as error:
+        problems.error(f"YAML does not parse: {error}", path, first_line)
+        return None
+    finally:
+        loader.dispose()
+    return {str(key): value for key, value in data.items()}, lines
+
+
+def _has_alias(root: yaml.Node) -> bool:
+    """Return whether a node tree uses one node twice, as aliases do."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
+def _node_kind(node: yaml.Node) -> str:
+    """Return how an editor would call a YAML node's kind."""
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+
+
+def shown(value: object) -> str:
+    """Return a value as an error message quotes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return str(value)
+
+
+@dataclass
+class Fields:
+    """Typed access to one mapping; each wrong value becomes a problem at its key's line."""
+
+    data: Mapping[str, Any]
+    lines: Mapping[str, int]
+    path: Path
+    problems: Problems
+    first_line: int
+
+    def line(self, key: str) -> int:
+        """Return the file line of a key, or of the mapping when the key is missing."""
+        return self.lines.get(key, self.first_line)
+
+    def _wrong(self, key: str, what: str, expected: str) -> None:
+        self.problems.error(f"`{key}` {what}", self.path, self.line(key), f"{expected}, got {shown(self.data[key])}")
+
+    def _missing(self, key: str, example: str) -> None:
+        self.problems.error(
+            f"`{key}` is required", self.path, self.first_line, f"expected a line such as `{key}: {example}`, got none"
+        )
+
+    def present(self, key: str) -> bool:
+        """Return whether a key is set to something other than nothing."""
+        return self.data.get(key) is not None
+
+    def text(self, key: str, *, required: bool = False, example: str = "...") -> str | None:
+        """Return a non-empty text value (numbers are taken as text)."""
+        if not self.present(key):
+            if required:
+                self._missing(key, example)
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self._wrong(key, "must be text", "expected text")
+            return None
+        text = str(value).strip()
+        if not text:
+            if required:
+                self._missing(key, example)
+            return None
+        return text
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        """Return a true/false value."""
+        if not self.present(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            self._wrong(key, "must be true or false", "expected true or false")
+            return default
+        return value
+
+    def integer(self, key: str, minimum: int = 1) -> int | None:
+        """Return a whole number of at least minimum."""
+        if not self.present(key):
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self._wrong(key, "must be a whole number", f"expected a whole number of at least {minimum}")
+            return None
+        return value
+
+    def text_list(self, key: str) -> tuple[str, ...]:
+        """Return a list of texts; one text alone is taken as a list of one."""
+        if not self.present(key):
+            return ()
+        value = self.data[key]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip() for item in value
+        ):
+            self._wrong(key, "must be a list of texts", "expected a list such as [relationships, trust]")
+            return ()
+        return tuple(str(item).strip() for item in value)
+
+    def date(self, key: str, zone: ZoneInfo, *, required: bool = False) -> dt.datetime | None:
+        """Return a date or date and time; one without an offset is taken in the site's time zone."""
+        if not self.present(key):
+            if required:
+                self._missing(key, "2026-11-27")
+            return None
+        parsed = parse_date(self.data[key], zone)
+        if parsed is None:
+            self._wrong(key, "is not a date", DATE_HINT)
+        return parsed
+
+    def https_url(self, key: str) -> str | None:
+        """Return an absolute https:// URL."""
+        url = self.text(key)
+        if url is not None and (problem := https_problem(url)):
+            self.problems.error(f"`{key}` is not a safe link", self.path, self.line(key), problem)
+            return None
+        return url
+
+    def mapping_list(
+        self, key: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> tuple[dict[str, str], ...]:
+        """Return a list of small mappings of texts, such as skills with a name and a summary."""
+        if not self.present(key):
+            return ()
+        value = self.data[key]
+        allowed = set(required) | set(optional)
+        expected = f"expected a list of entries with {', '.join(required)}" + (
+            f" and optionally {', '.join(optional)}" if optional else ""
+        )
+        if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(required) == 1:
+            return tuple({required[0]: item.strip()} for item in value if item.strip())
+        if not isinstance(value, list) or not all(
+            isinstance(item, dict)
+            and set(map(str, item)) <= allowed
+            and all(isinstance(item.get(name), str) and item[name].strip() for name in required)
+            for item in value
+        ):
+            self._wrong(key, "has the wrong shape", expected)
+            return ()
+        return tuple({str(k): str(v).strip() for k, v in item.items() if v is not None} for item in value)
+
+    def warn_unknown(self, known: tuple[str, ...]) -> None:
+        """Warn about keys that nothing reads, suggesting the closest known one."""
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean `{close[0]}`?" if close else f"known fields: {', '.join(known)}"
+                self.problems.warn(f"unknown field `{key}` is ignored", self.path, self.line(key), hint)
+
+
+def parse_date(value: object, zone: ZoneInfo) -> dt.datetime | None:
+    """Return an aware datetime from a YAML date, datetime or ISO 8601 text, or None."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+    return None

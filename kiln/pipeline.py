@@ -1,0 +1,68 @@
+"""The build, top to bottom: load -> model -> render -> write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .content import parse_page
+from .errors import Problems, SiteError
+from .load import read_config, read_sources, read_static
+from .markup import Markup
+from .render import make_environment, render_site
+from .site import Site, make_site
+from .urls import Urls
+from .write import Written, check_output_folder, write_output
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asks of a build."""
+
+    source: Path
+    output: Path | None = None
+    base_url: str | None = None
+    drafts: bool = False
+    now: dt.datetime | None = None  # what counts as "the future"; the real time unless a test says otherwise
+
+    @property
+    def output_folder(self) -> Path:
+        """Return the output folder: --output, or site/ inside the source folder."""
+        return self.output if self.output is not None else self.source / "site"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A whole site rendered in memory, with the warnings met on the way."""
+
+    site: Site
+    files: dict[str, bytes]
+    warnings: list[SiteError] = field(default_factory=list)
+
+
+def render(options: Options) -> Rendered:
+    """Return the whole site rendered in memory; raise BuildFailed with every error found."""
+    problems = Problems()
+    config = read_config(options.source, problems, options.base_url)
+    if config is None:
+        problems.raise_errors()
+    assert config is not None
+    markup = Markup(Urls(config.base_url))
+    sources = read_sources(options.source, problems)
+    pages = [page for source in sources if (page := parse_page(source, config, markup, problems))]
+    now = options.now or dt.datetime.now(dt.UTC)
+    site = make_site(pages, config, problems, now, options.drafts)
+    problems.raise_errors()
+    files = render_site(site, make_environment(options.source), options.source, problems)
+    files.update(read_static(options.source, problems))
+    files[".nojekyll"] = b""
+    problems.raise_errors()
+    return Rendered(site, files, problems.warnings)
+
+
+def build(options: Options) -> tuple[Rendered, Written]:
+    """Render the site, then swap it into the output folder; the previous output stays if anything fails."""
+    check_output_folder(options.output_folder, options.source)
+    rendered = render(options)
+    return rendered, write_output(rendered.files, options.output_folder)

@@ -1,0 +1,309 @@
+"""Site -> output files: the Jinja environment, each page's template and metadata, feed and sitemap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup as Safe
+
+from .content import Page
+from .errors import Problems
+from .site import Site, Tag
+from .urls import Urls, dest_for, with_utm
+
+TEMPLATES = "templates"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A page that lists programs and articles: the home page, the article list, a tag."""
+
+    url: str
+    title: str
+    description: str
+    articles: tuple[Page, ...] = ()
+    programs: tuple[Page, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    kind: str = "list"
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    """One URL of the sitemap, with when it last changed where that is known."""
+
+    url: str
+    modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: where it goes, and the template and values that make it."""
+
+    url: str
+    template: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def make_environment(source: Path) -> jinja2.Environment:
+    """Return the Jinja environment: strict about undefined names, escaping everything it inserts."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(source / TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_site(site: Site, environment: jinja2.Environment, source: Path, problems: Problems) -> dict[str, bytes]:
+    """Return every rendered file, keyed by its path in the output folder."""
+    urls = Urls(site.config.base_url)
+    # globals, not render arguments, so that imported macros see them too
+    environment.globals.update(_helpers(site, urls), site=site, config=site.config)
+    files: dict[str, bytes] = {}
+    for output in outputs(site):
+        text = _render_one(output, environment, source, problems)
+        if text is not None:
+            files[dest_for(output.url)] = text.encode("utf-8")
+    files["robots.txt"] = robots(site, urls).encode("utf-8")
+    return files
+
+
+def _render_one(output: Output, environment: jinja2.Environment, source: Path, problems: Problems) -> str | None:
+    """Return one rendered page, or None after recording the template's problem (once per template line)."""
+    known = {(error.path, error.line, error.message) for error in problems.errors}
+    before = len(problems.errors)
+    try:
+        template = environment.get_template(output.template)
+        return template.render(output.values)
+    except jinja2.TemplateSyntaxError as error:
+        problems.error(
+            f"template does not parse: {error.message}", _template_path(error.filename, source), error.lineno
+        )
+    except jinja2.TemplateNotFound as error:
+        problems.error(
+            f"template {error.name} is missing",
+            Path(TEMPLATES) / str(error.name),
+            None,
+            f"expected a file {TEMPLATES}/{error.name}",
+        )
+    except jinja2.UndefinedError as error:
+        path, line = _template_frame(source)
+        problems.error(
+            f"template uses something that does not exist: {error.message}",
+            path,
+            line,
+            "check the spelling against the names the templates receive (see README)",
+        )
+    # the same mistake in a shared template would otherwise be reported once per page
+    new = problems.errors[before:]
+    del problems.errors[before:]
+    problems.errors.extend(e for e in new if (e.path, e.line, e.message) not in known)
+    return None
+
+
+def outputs(site: Site) -> Iterator[Output]:
+    """Yield every page the site publishes, with the template that renders it."""
+    config = site.config
+    yield Output(
+        "/",
+        "home.html",
+        {"page": Listing("/", config.title, config.description, site.articles, site.programs, kind="home")},
+    )
+    yield Output(
+        "/articles/",
+        "list.html",
+        {
+            "page": Listing(
+                "/articles/", "Articles", f"Every article from {config.organisation}, newest first.", site.articles
+            )
+        },
+    )
+    yield Output(
+        "/programs/",
+        "list.html",
+        {
+            "page": Listing(
+                "/programs/",
+                "Programs",
+                f"Programs and groups offered by {config.organisation}.",
+                programs=site.programs,
+            )
+        },
+    )
+    yield Output(
+        "/tags/", "tags.html", {"page": Listing("/tags/", "Topics", "Every topic our articles cover.", tags=site.tags)}
+    )
+    for tag in site.tags:
+        yield Output(
+            tag.url,
+            "list.html",
+            {
+                "page": Listing(
+                    tag.url,
+                    f"Articles about {tag.name}",
+                    f"Articles from {config.organisation} about {tag.name}.",
+                    tag.articles,
+                )
+            },
+        )
+    for page in site.all_pages:
+        yield Output(page.url, f"{page.kind}.html", {"page": page, "status": site.status(page)})
+    yield Output(
+        "/404.html",
+        "404.html",
+        {"page": Listing("/404.html", "Page not found", "We could not find the page you asked for.")},
+    )
+    entries = site.articles[: config.feed_size]
+    yield Output(
+        "/feed.xml",
+        "feed.xml",
+        {
+            "entries": entries,
+            "updated": max((entry.updated or entry.date for entry in entries if entry.date), default=EPOCH),
+        },
+    )
+    yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
+
+
+def sitemap_entries(site: Site) -> list[SitemapEntry]:
+    """Return every indexable URL: the lists, the tags and the content pages."""
+    newest = site.articles[0].updated or site.articles[0].date if site.articles else None
+    lists = [SitemapEntry(url, newest) for url in ("/", "/articles/", "/programs/", "/tags/")]
+    tags = [SitemapEntry(tag.url, tag.articles[0].updated or tag.articles[0].date) for tag in site.tags]
+    pages = [SitemapEntry(page.url, page.updated or page.date) for page in site.all_pages]
+    return lists + tags + pages
+
+
+def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
+    """Return the functions templates call to make links and metadata."""
+
+    def signup(program: Page, placement: str) -> str:
+        """Return the program's signup link, tagged with where on the page the button is."""
+        assert program.signup_url is not None
+        return with_utm(
+            program.signup_url,
+            {
+                "utm_source": site.config.utm_source,
+                "utm_medium": "website",
+                "utm_campaign": program.slug,
+                "utm_content": placement,
+            },
+        )
+
+    return {
+        "url": urls.path,
+        "absolute_url": urls.absolute,
+        "signup": signup,
+        "structured_data": lambda page: structured_data(site, urls, page),
+        "iso": iso,
+        "long_date": long_date,
+        "status": None,
+        "tag_of": site.tag_of,
+    }
+
+
+def long_date(moment: dt.datetime) -> str:
+    """Return a date as readers write it: 20 November 2026."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def iso(moment: dt.datetime) -> str:
+    """Return a moment as ISO 8601 with its offset, to the second."""
+    return moment.isoformat(timespec="seconds")
+
+
+def structured_data(site: Site, urls: Urls, page: Page | Listing) -> Safe:
+    """Return the page's JSON-LD, escaped so no value can close the script element."""
+    config = site.config
+    publisher = {"@type": "Organization", "name": config.organisation, "url": config.base_url}
+    data: dict[str, Any]
+    if isinstance(page, Listing) or page.kind == "page":
+        data = {
+            "@type": "WebSite" if page.url == "/" else "WebPage",
+            "name": page.title,
+            "description": page.description,
+            "url": urls.absolute(page.url),
+            "publisher": publisher,
+        }
+    elif page.kind == "article":
+        assert page.date is not None
+        data = {
+            "@type": "Article",
+            "headline": page.title,
+            "description": page.description,
+            "datePublished": iso(page.date),
+            "dateModified": iso(page.updated or page.date),
+            "author": {
+                "@type": "Person" if page.author != config.organisation else "Organization",
+                "name": page.author,
+            },
+            "publisher": publisher,
+            "mainEntityOfPage": urls.absolute(page.url),
+            "keywords": list(page.tags),
+        }
+        if page.image:
+            data["image"] = page.image if page.image.startswith("https:") else urls.absolute(page.image)
+    else:
+        data = _course(page, urls, publisher)
+    payload = json.dumps({"@context": "https://schema.org", **data}, ensure_ascii=False, indent=None)
+    return Safe(payload.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+
+
+def _course(page: Page, urls: Urls, provider: dict[str, str]) -> dict[str, Any]:
+    """Return the schema.org Course of a program: an online, weekly course instance and its offer."""
+    instance: dict[str, Any] = {"@type": "CourseInstance", "courseMode": "Online"}
+    if page.duration_weeks:
+        instance["courseSchedule"] = {"@type": "Schedule", "repeatFrequency": "P1W", "repeatCount": page.duration_weeks}
+        instance["courseWorkload"] = f"P{page.duration_weeks}W"
+    if page.next_start:
+        instance["startDate"] = page.next_start.date().isoformat()
+    if page.facilitator:
+        instance["instructor"] = {"@type": "Person", "name": page.facilitator}
+    offer: dict[str, Any] = {"@type": "Offer", "url": page.signup_url, "category": "Paid"}
+    if page.price:
+        offer["description"] = page.price
+    return {
+        "@type": "Course",
+        "name": page.title,
+        "description": page.description,
+        "url": urls.absolute(page.url),
+        "provider": provider,
+        "hasCourseInstance": instance,
+        "offers": offer,
+    }
+
+
+def robots(site: Site, urls: Urls) -> str:
+    """Return robots.txt: everything may be crawled, and here is the sitemap."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute('/sitemap.xml')}\n"
+
+
+def _template_path(filename: str | None, source: Path) -> Path | None:
+    """Return a template's path relative to the source folder."""
+    if filename is None:
+        return None
+    path = Path(filename)
+    return path.relative_to(source) if path.is_relative_to(source) else path
+
+
+def _template_frame(source: Path) -> tuple[Path | None, int | None]:
+    """Return the template file and line of the exception being handled, from its traceback."""
+    traceback = sys.exc_info()[2]
+    found: tuple[Path | None, int | None] = (None, None)
+    templates = (source / TEMPLATES).resolve()
+    while traceback is not None:
+        filename = Path(traceback.tb_frame.f_code.co_filename)
+        if filename.is_absolute() and filename.resolve().is_relative_to(templates):
+            found = (_template_path(str(filename.resolve()), source.resolve()), traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found

@@ -1,0 +1,176 @@
+"""Pages -> Site: what is published, the lists, tags and related articles. No I/O here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .config import Config
+from .content import Page
+from .errors import Problems
+from .urls import slugify
+
+# URLs the generator makes itself; a content page may not take them.
+RESERVED = ("/", "/articles/", "/programs/", "/tags/", "/404.html", "/feed.xml", "/sitemap.xml", "/robots.txt")
+RESERVED_PREFIXES = ("/tags/", "/static/")
+RELATED_COUNT = 3
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag and the published articles that carry it, newest first."""
+
+    name: str
+    slug: str
+    articles: tuple[Page, ...]
+
+    @property
+    def url(self) -> str:
+        """Return the tag page's site-relative URL."""
+        return f"/tags/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything that is published, gathered before anything is rendered."""
+
+    config: Config
+    articles: tuple[Page, ...]  # newest first
+    programs: tuple[Page, ...]  # by title
+    pages: tuple[Page, ...]  # by URL
+    tags: tuple[Tag, ...]  # by name
+    related: dict[str, tuple[Page, ...]]  # article URL -> related articles
+    now: dt.datetime
+    preview: bool
+
+    @property
+    def all_pages(self) -> tuple[Page, ...]:
+        """Return every content page: programs, articles, then plain pages."""
+        return self.programs + self.articles + self.pages
+
+    def program(self, slug: str | None) -> Page | None:
+        """Return the published program with this slug, if any."""
+        return next((program for program in self.programs if program.slug == slug), None)
+
+    def tag_of(self, name: str) -> Tag:
+        """Return the Tag a name written in front matter belongs to."""
+        slug = slugify(name)
+        return next(tag for tag in self.tags if tag.slug == slug)
+
+    def status(self, page: Page) -> str | None:
+        """Return why a page would not be published ('draft', 'scheduled'), or None."""
+        if page.draft:
+            return "draft"
+        if page.date is not None and page.date > self.now:
+            return "scheduled"
+        return None
+
+
+def make_site(pages: list[Page], config: Config, problems: Problems, now: dt.datetime, drafts: bool) -> Site:
+    """Return the Site made of the given pages, recording duplicate URLs and broken program references."""
+    published = [page for page in pages if drafts or not (page.draft or (page.date and page.date > now))]
+    _check_urls(published, problems)
+    programs = tuple(sorted((p for p in published if p.kind == "program"), key=lambda p: (p.title, p.url)))
+    _check_program_refs(published, {p.slug for p in programs}, {p.slug for p in pages if p.kind == "program"}, problems)
+    articles = tuple(sorted((p for p in published if p.kind == "article"), key=_newest_first))
+    tags = _tags(articles, problems)
+    return Site(
+        config=config,
+        articles=articles,
+        programs=programs,
+        pages=tuple(sorted((p for p in published if p.kind == "page"), key=lambda p: p.url)),
+        tags=tags,
+        related=_related(articles),
+        now=now,
+        preview=drafts,
+    )
+
+
+def _newest_first(page: Page) -> tuple[float, str]:
+    """Return the sort key that puts the newest article first, ties by URL."""
+    return (-(page.date.timestamp() if page.date else 0.0), page.url)
+
+
+def _check_urls(pages: list[Page], problems: Problems) -> None:
+    """Record pages that would write the same URL (letter case ignored) or one the generator makes."""
+    seen: dict[str, Page] = {}
+    for page in sorted(pages, key=lambda p: p.src_path.as_posix()):
+        key = page.url.lower()
+        line = page.lines.get("slug", 1)
+        if key in seen:
+            problems.error(
+                f"two pages would be published at {page.url}",
+                page.src_path,
+                line,
+                f"{seen[key].src_path.as_posix()} has that URL too; rename one file or set `slug:`",
+            )
+        elif key in RESERVED or (page.kind == "page" and key.startswith(RESERVED_PREFIXES)):
+            problems.error(
+                f"the URL {page.url} is made by the site itself",
+                page.src_path,
+                line,
+                "expected another file name or `slug:`",
+            )
+        seen.setdefault(key, page)
+
+
+def _check_program_refs(pages: list[Page], published: set[str], existing: set[str], problems: Problems) -> None:
+    """Record articles whose `program` names no published program."""
+    for page in pages:
+        if page.program is not None and page.program not in published:
+            why = (
+                "that program is a draft or not yet published"
+                if page.program in existing
+                else (f"expected one of: {', '.join(sorted(published)) or 'no programs exist yet'}")
+            )
+            problems.error(
+                "`program` names a program that does not exist",
+                page.src_path,
+                page.lines.get("program", 1),
+                f"{why}, got {page.program!r}",
+            )
+
+
+def _tags(articles: tuple[Page, ...], problems: Problems) -> tuple[Tag, ...]:
+    """Return the tags of the published articles, compared without letter case."""
+    members: dict[str, list[Page]] = defaultdict(list)
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for article in articles:
+        for name in dict.fromkeys(article.tags):
+            slug = slugify(name)
+            if not slug:
+                problems.error(
+                    "tag has no letters or digits",
+                    article.src_path,
+                    article.lines.get("tags", 1),
+                    f"expected a word such as 'trust', got {name!r}",
+                )
+                continue
+            if article not in members[slug]:
+                members[slug].append(article)
+            spellings[slug][name] += 1
+    tags = [Tag(_usual(spellings[slug]), slug, tuple(pages)) for slug, pages in members.items()]
+    return tuple(sorted(tags, key=lambda tag: (tag.name.casefold(), tag.slug)))
+
+
+def _usual(counts: Counter[str]) -> str:
+    """Return the spelling most articles use, ties broken alphabetically."""
+    return min(counts, key=lambda name: (-counts[name], name))
+
+
+def _related(articles: tuple[Page, ...]) -> dict[str, tuple[Page, ...]]:
+    """Return, per article, up to three others that share most tags, newest first on ties."""
+    by_tag: dict[str, list[int]] = defaultdict(list)
+    for index, article in enumerate(articles):
+        for slug in {slugify(name) for name in article.tags}:
+            by_tag[slug].append(index)
+    related: dict[str, tuple[Page, ...]] = {}
+    for index, article in enumerate(articles):
+        shared: Counter[int] = Counter()
+        for slug in {slugify(name) for name in article.tags}:
+            shared.update(other for other in by_tag[slug] if other != index)
+        # articles are newest first, so the index breaks ties in favour of the newest
+        best = sorted(shared, key=lambda other: (-shared[other], other))[:RELATED_COUNT]
+        related[article.url] = tuple(articles[other] for other in best)
+    return related
