@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
@@ -57,12 +58,26 @@ def _site_options(parser: argparse.ArgumentParser, default_source: Path) -> None
     parser.add_argument("--output", type=Path, help="output folder (default: SOURCE/site)")
     parser.add_argument("--base-url", help="override base_url from site.yaml, e.g. for a preview deploy")
     parser.add_argument("--drafts", action="store_true", help="include drafts and future-dated articles")
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        help="build as if it were this moment (ISO 8601), to preview what is published on a later day",
+    )
+
+
+def _moment(text: str) -> dt.datetime:
+    """Return an aware datetime from the command line (UTC when no offset is given)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date and time, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _build(args: argparse.Namespace) -> int:
     """Build the site and print one summary line."""
     started = time.perf_counter()
-    options = Options(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts)
+    options = Options(source=args.source, output=args.output, base_url=args.base_url, drafts=args.drafts, now=args.now)
     rendered, written = build(options)
     _report(rendered.warnings, [])
     if not args.quiet:

@@ -1,0 +1,111 @@
+"""Shared test helpers: lay out a tiny site in tmp_path from {path: text}, build it, parse what it wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kiln.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+# A fixed "now" so that tests of future-dated articles do not depend on the day they run.
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+CONFIG = """\
+title: Test Site
+organisation: Test Org
+description: A site made by the tests.
+base_url: https://example.org/
+timezone: Europe/London
+signup_url: https://forms.test.invalid/signup
+disclaimer: Information only, not care.
+crisis_line: In the US, call or text 988.
+"""
+
+ARTICLE = """\
+---
+title: {title}
+date: 2026-01-0{day}
+tags: [trust]
+---
+Some text about {title}.
+"""
+
+PROGRAM = """\
+---
+title: A program
+description: A program to join.
+duration_weeks: 12
+---
+About the program.
+"""
+
+
+@dataclass
+class Run:
+    """What one command-line run gave: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def lay_out(root: Path, files: dict[str, str | bytes], *, theme: bool = True) -> Path:
+    """Write a source folder: site.yaml (unless given), the repo's templates and static files, and files."""
+    root.mkdir(parents=True, exist_ok=True)
+    if theme:
+        shutil.copytree(REPO / "templates", root / "templates", dirs_exist_ok=True)
+        shutil.copytree(REPO / "static", root / "static", dirs_exist_ok=True)
+    if "site.yaml" not in files:
+        (root / "site.yaml").write_text(CONFIG, encoding="utf-8")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
+    """Run the command line in-process, as `python build.py ARGV` would, and capture its output."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Return every file under a folder with its bytes, to compare two states of it."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def soup(path: Path) -> BeautifulSoup:
+    """Return a built HTML file, parsed."""
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Callable[..., Path]:
+    """Return a function that lays out a site in tmp_path/src from {path: text}."""
+
+    def make(files: dict[str, str | bytes] | None = None, theme: bool = True) -> Path:
+        return lay_out(tmp_path / "src", files or {}, theme=theme)
+
+    return make
+
+
+@pytest.fixture
+def build(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Return a function that builds a source folder with extra arguments, as if it were NOW."""
+
+    def run_build(source: Path, *args: str) -> Run:
+        return run(capsys, "build", "--source", str(source), "--now", NOW.isoformat(), *args)
+
+    return run_build
