@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .content import parse_page
 from .errors import Problems, SiteError
 from .load import read_config, read_sources, read_static
-from .markup import Markup
+from .pool import parse_pages
+from .publish import fingerprint, host_files
 from .render import make_environment, render_site
 from .site import Site, make_site
-from .urls import Urls
 from .write import Written, check_output_folder, write_output
 
 
@@ -25,6 +24,7 @@ class Options:
     base_url: str | None = None
     drafts: bool = False
     now: dt.datetime | None = None  # what counts as "the future"; the real time unless a test says otherwise
+    preview: bool = False  # keep search engines out (every --drafts build is a preview too)
 
     @property
     def output_folder(self) -> Path:
@@ -48,15 +48,17 @@ def render(options: Options) -> Rendered:
     if config is None:
         problems.raise_errors()
     assert config is not None
-    markup = Markup(Urls(config.base_url))
     sources = read_sources(options.source, problems)
-    pages = [page for source in sources if (page := parse_page(source, config, markup, problems))]
+    pages = parse_pages(sources, config, problems)
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)
+    site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
-    files = render_site(site, make_environment(options.source), options.source, problems)
-    files.update(read_static(options.source, problems))
+    assets = fingerprint(read_static(options.source, problems))
+    files = render_site(site, make_environment(options.source), options.source, problems, assets.names)
+    files.update(assets.files)
     files[".nojekyll"] = b""
+    files.update(host_files(site, files, assets, problems))
     problems.raise_errors()
     return Rendered(site, files, problems.warnings)
 

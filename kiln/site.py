@@ -137,6 +137,7 @@ def _tags(articles: tuple[Page, ...], problems: Problems) -> tuple[Tag, ...]:
     members: dict[str, list[Page]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in articles:
+        slugs: set[str] = set()
         for name in dict.fromkeys(article.tags):
             slug = slugify(name)
             if not slug:
@@ -147,7 +148,8 @@ def _tags(articles: tuple[Page, ...], problems: Problems) -> tuple[Tag, ...]:
                     f"expected a word such as 'trust', got {name!r}",
                 )
                 continue
-            if article not in members[slug]:
+            if slug not in slugs:  # "Trust" and "trust" on one article count once
+                slugs.add(slug)
                 members[slug].append(article)
             spellings[slug][name] += 1
     tags = [Tag(_usual(spellings[slug]), slug, tuple(pages)) for slug, pages in members.items()]

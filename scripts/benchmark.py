@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Benchmark builds on a synthetic corpus: cold, warm and one-change builds, the Markdown floor, peak memory.
+
+Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--workdir /dev/shm] [--json out.json]
+
+Every build is a separate `python build.py` process, timed from start to exit (wall clock), so start-up and
+imports count, as they do for an editor. Runs of different kinds are interleaved so that drift of the machine
+spreads over all of them. Not a test: the suite only checks that it runs on a tiny corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the script runs from a checkout, installed or not
+WORDS = (
+    "trust care listen honest steady repair feeling partner friend respect boundary kindness promise time "
+    "conflict calm notice support grow together patience understand choice habit moment gentle clear open "
+    "reliable empathy voice share safe hope change practice learn week group skill anxiety relief"
+).split()
+TAGS = ("relationships", "trust", "communication", "anxiety", "mindfulness", "family", "work", "grief")
+CONFIG = """\
+title: Benchmark site
+organisation: Benchmark Org
+description: A synthetic site for timing builds.
+base_url: https://example.org/
+timezone: UTC
+signup_url: https://forms.example.com/signup
+"""
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    """Return one sentence of random words."""
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return text[0].upper() + text[1:] + "."
+
+
+def paragraph(rng: random.Random) -> str:
+    """Return a paragraph of about 60 words with a link and some emphasis."""
+    parts = [sentence(rng, rng.randint(8, 14)) for _ in range(5)]
+    parts[1] = f"See [{rng.choice(WORDS)}](/articles/post-{rng.randint(1, 50)}/) and **{rng.choice(WORDS)}**."
+    return " ".join(parts)
+
+
+def article(number: int, rng: random.Random) -> str:
+    """Return one synthetic article of about 900 words: headings, lists, links, a table and a quote."""
+    tags = rng.sample(TAGS, 3)
+    front = (
+        f"---\ntitle: Article number {number} about {rng.choice(WORDS)}\n"
+        f"date: 2024-{number % 12 + 1:02d}-{number % 28 + 1:02d} {number % 24:02d}:{number % 60:02d}\n"
+        f"description: {sentence(rng, 12)}\ntags: [{', '.join(tags)}]\n---\n\n"
+    )
+    body = [paragraph(rng), paragraph(rng)]
+    for section in range(4):
+        body.append(f"## Section {section + 1}: {rng.choice(WORDS)} and {rng.choice(WORDS)}")
+        body += [paragraph(rng), paragraph(rng)]
+        if section == 1:
+            body.append("\n".join(f"- {sentence(rng, 6)}" for _ in range(5)))
+        if section == 2:
+            rows = "\n".join(f"| {rng.choice(WORDS)} | {rng.randint(1, 99)} | {rng.choice(WORDS)} |" for _ in range(4))
+            body.append(f"| Skill | Weeks | Note |\n|---|---|---|\n{rows}")
+        if section == 3:
+            body.append(f"> {sentence(rng, 20)}")
+    return front + "\n\n".join(body) + "\n"
+
+
+def make_corpus(root: Path, count: int, seed: int) -> list[Path]:
+    """Lay out a source folder with `count` articles; return the article paths."""
+    rng = random.Random(seed)
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "static", root / "static")
+    (root / "site.yaml").write_text(CONFIG)
+    folder = root / "content" / "articles"
+    folder.mkdir(parents=True)
+    paths = []
+    for number in range(1, count + 1):
+        path = folder / f"post-{number}.md"
+        path.write_text(article(number, rng))
+        paths.append(path)
+    return paths
+
+
+def timed_build(source: Path, output: Path) -> tuple[float, float]:
+    """Run one build process; return its wall time in seconds and its peak memory in MB."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "--source", str(source), "--output", str(output), "--quiet"]
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"build failed with exit code {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _convert_all(texts: list[str]) -> int:
+    """Convert texts with our Markdown settings in one process; return how many."""
+    from kiln.markup import Markup
+    from kiln.urls import Urls
+
+    markup = Markup(Urls("https://example.org/"))
+    for text in texts:
+        markup.render(text)
+    return len(texts)
+
+
+def markdown_floor(paths: list[Path], workers: int) -> float:
+    """Return the wall time for Python-Markdown alone, with our extensions, to convert the corpus in N processes."""
+    texts = [path.read_text().split("\n---\n", 1)[1] for path in paths]
+    chunks = [texts[index::workers] for index in range(workers)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        assert sum(pool.map(_convert_all, chunks)) == len(texts)
+    return time.perf_counter() - started
+
+
+def clean(source: Path, output: Path) -> None:
+    """Remove the output and any cache, for a cold build."""
+    shutil.rmtree(output, ignore_errors=True)
+    shutil.rmtree(source / ".kiln-cache", ignore_errors=True)
+
+
+def measure(count: int, repeat: int, workdir: Path, seed: int) -> dict[str, object]:
+    """Return medians of every measurement over `repeat` interleaved rounds."""
+    root = Path(tempfile.mkdtemp(prefix="kiln-bench-", dir=workdir))
+    try:
+        source, output = root / "src", root / "out"
+        paths = make_corpus(source, count, seed)
+        runs: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "one_change": []}
+        peak = 0.0
+        for round_ in range(repeat):
+            runs["floor"].append(markdown_floor(paths, os.cpu_count() or 1))
+            clean(source, output)
+            cold, memory = timed_build(source, output)
+            runs["cold"].append(cold)
+            runs["warm"].append(timed_build(source, output)[0])
+            with paths[round_ % len(paths)].open("a") as handle:
+                handle.write(f"\nOne more line, round {round_}.\n")
+            runs["one_change"].append(timed_build(source, output)[0])
+            peak = max(peak, memory)
+        medians = {name: statistics.median(values) for name, values in runs.items()}
+        return {"articles": count, "repeat": repeat, "cpus": os.cpu_count(), "median_seconds": medians,
+                "runs_seconds": runs, "peak_memory_mb": round(peak, 1),
+                "cold_over_floor": round(medians["cold"] / medians["floor"], 3)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> int:
+    """Run the benchmark and print a table (and JSON when asked)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, nargs="+", default=[1000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    default_dir = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    parser.add_argument("--workdir", type=Path, default=default_dir, help="where the corpus goes (a tmpfs)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    args = parser.parse_args()
+    results = [measure(count, args.repeat, args.workdir, args.seed) for count in args.articles]
+    print(f"{'articles':>8} {'floor s':>8} {'cold s':>8} {'cold/floor':>10} {'warm s':>8} {'1 change s':>10} {'peak MB':>8}")
+    for result in results:
+        m = result["median_seconds"]
+        assert isinstance(m, dict)
+        print(f"{result['articles']:>8} {m['floor']:>8.3f} {m['cold']:>8.3f} {result['cold_over_floor']:>10.2f} "
+              f"{m['warm']:>8.3f} {m['one_change']:>10.3f} {result['peak_memory_mb']:>8}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,406 @@
+"""Whole builds of small sites: what lands in the output folder, parsed as a reader's browser would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from conftest import ARTICLE, PROGRAM, REPO, Run, snapshot, soup
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+Site = Callable[..., Path]
+Build = Callable[..., Run]
+
+
+def articles(count: int) -> dict[str, str]:
+    """Return `count` articles tagged trust, dated on consecutive days of January 2026."""
+    return {
+        f"content/articles/post-{n}.md": f"---\ntitle: Post {n}\ndate: 2026-01-{n:02d}\ntags: [trust]\n---\n"
+        f"Some text about Post {n}.\n"
+        for n in range(1, count + 1)
+    }
+
+
+def jsonld(page: Path) -> dict[str, object]:
+    """Return the JSON-LD object of a built page."""
+    script = soup(page).find("script", type="application/ld+json")
+    assert script is not None
+    return json.loads(script.string or "")
+
+
+def test_launch_site_builds_with_home_article_and_program(tmp_path: Path, build: Build) -> None:
+    output = tmp_path / "out"
+    result = build(REPO, "--output", str(output))
+    assert result.code == 0, result.err
+    assert result.out.startswith("Built ") and " in " in result.out and result.out.count("\n") == 1
+    home = soup(output / "index.html")
+    links = [a["href"] for a in home.select("main a")]
+    assert "/programs/dbt-skills-group/" in links
+    assert "/articles/the-role-of-trust-in-relationships/" in links
+    article = soup(output / "articles/the-role-of-trust-in-relationships/index.html")
+    assert article.h1 is not None and "trust" in article.h1.get_text().lower()
+    box = article.select_one(".program-box a")
+    assert box is not None and box["href"] == "/programs/dbt-skills-group/"
+    program = soup(output / "programs/dbt-skills-group/index.html")
+    buttons = program.find_all("a", string="Reserve your seat")
+    assert len(buttons) == 2
+    for button, placement in zip(buttons, ["summary", "end"], strict=True):
+        target = urlsplit(button["href"])
+        assert target.scheme == "https" and target.hostname == "forms.example.com"
+        assert dict(parse_qsl(target.query)) == {
+            "utm_source": "example.org",
+            "utm_medium": "website",
+            "utm_campaign": "dbt-skills-group",
+            "utm_content": placement,
+        }
+        assert "noopener" in button["rel"]
+    footer = program.find("footer")
+    assert footer is not None and "988" in footer.get_text() and "not a substitute" in footer.get_text()
+    assert (output / "static/style.css").exists() and (output / "static/favicon.svg").exists()
+
+
+def test_build_py_runs_as_a_user_would(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--output", str(output), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (output / "index.html").exists()
+
+
+def test_every_page_has_title_description_canonical_social_tags_and_jsonld(site: Site, build: Build) -> None:
+    source = site({"content/articles/a.md": ARTICLE.format(title="Alpha", day=1), "content/programs/p.md": PROGRAM})
+    assert build(source).code == 0
+    output = source / "site"
+    for page in output.rglob("*.html"):
+        parsed = soup(page)
+        assert parsed.title is not None and parsed.title.get_text().strip(), page
+        assert parsed.find("meta", attrs={"name": "description"})["content"], page
+        if page.name != "404.html":
+            canonical = parsed.find("link", rel="canonical")["href"]
+            assert canonical.startswith("https://example.org/"), page
+            assert parsed.find("meta", property="og:url")["content"] == canonical
+        for name in ("og:title", "og:description", "og:type"):
+            assert parsed.find("meta", property=name)["content"], (page, name)
+        assert parsed.find("meta", attrs={"name": "twitter:card"})["content"] == "summary"
+        assert jsonld(page)["@context"] == "https://schema.org"
+    article = jsonld(output / "articles/a/index.html")
+    assert article["@type"] == "Article" and article["headline"] == "Alpha"
+    assert article["datePublished"] == "2026-01-01T00:00:00+00:00"
+    assert article["publisher"] == {"@type": "Organization", "name": "Test Org", "url": "https://example.org/"}
+    course = jsonld(output / "programs/p/index.html")
+    assert course["@type"] == "Course"
+    assert course["hasCourseInstance"]["courseMode"] == "Online"
+    assert course["hasCourseInstance"]["courseSchedule"]["repeatFrequency"] == "P1W"
+    assert course["hasCourseInstance"]["courseSchedule"]["repeatCount"] == 12
+    assert course["offers"]["url"] == "https://forms.test.invalid/signup"
+    assert jsonld(output / "index.html")["@type"] == "WebSite"
+
+
+def test_urls_follow_folders_and_file_names(site: Site, build: Build) -> None:
+    body = "---\ntitle: T\ndate: 2026-01-01\n---\nText.\n"
+    source = site(
+        {
+            "content/articles/2025/Spring Notes/Café à deux.md": body,
+            "content/articles/v1.2.3.md": body,
+            "content/articles/2025-06-28-Meet-Our-Team.md": body,
+            "content/articles/renamed.md": body.replace("title: T", "title: T\nslug: kept-as-written"),
+            "content/programs/Group Two.md": PROGRAM,
+            "content/pages/About Us.md": "---\ntitle: About\n---\nWho we are.\n",
+        }
+    )
+    assert build(source).code == 0, "build failed"
+    output = source / "site"
+    for path in (
+        "articles/2025/spring-notes/cafe-a-deux/index.html",
+        "articles/v1.2.3/index.html",
+        "articles/2025-06-28-meet-our-team/index.html",
+        "articles/kept-as-written/index.html",
+        "programs/group-two/index.html",
+        "about-us/index.html",
+    ):
+        assert (output / path).is_file(), path
+
+
+def test_home_lists_programs_first_then_articles_newest_first(site: Site, build: Build) -> None:
+    source = site({**articles(3), "content/programs/p.md": PROGRAM})
+    assert build(source).code == 0
+    links = [a["href"] for a in soup(source / "site/index.html").select("main .card-title a")]
+    assert links == ["/programs/p/", "/articles/post-3/", "/articles/post-2/", "/articles/post-1/"]
+
+
+def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None:
+    source = site(
+        {
+            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ntags: [Trust, Couples]\n---\nA.\n",
+            "content/articles/b.md": "---\ntitle: B\ndate: 2026-01-02\ntags: [trust]\n---\nB.\n",
+            "content/articles/c.md": "---\ntitle: C\ndate: 2026-01-03\ntags: [trust]\n---\nC.\n",
+        }
+    )
+    assert build(source).code == 0
+    output = source / "site"
+    tag_dirs = sorted(p.name for p in (output / "tags").iterdir() if p.is_dir())
+    assert tag_dirs == ["couples", "trust"]
+    trust = soup(output / "tags/trust/index.html")
+    assert [a["href"] for a in trust.select(".card-title a")] == ["/articles/c/", "/articles/b/", "/articles/a/"]
+    assert trust.h1 is not None and trust.h1.get_text() == "Articles about trust"
+    article_tags = [a["href"] for a in soup(output / "articles/a/index.html").select(".tags a")]
+    assert article_tags == ["/tags/trust/", "/tags/couples/"]
+
+
+def test_feed_is_atom_with_full_content_newest_twenty(site: Site, build: Build) -> None:
+    source = site(articles(25))
+    assert build(source).code == 0
+    feed = ET.parse(source / "site/feed.xml").getroot()
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 20
+    titles = [entry.findtext(f"{ATOM}title") for entry in entries]
+    assert titles[0] == "Post 25" and titles[-1] == "Post 6"
+    content = entries[0].find(f"{ATOM}content")
+    assert content is not None and content.get("type") == "html" and "<p>Some text about Post 25.</p>" in content.text
+    assert feed.findtext(f"{ATOM}updated") == entries[0].findtext(f"{ATOM}updated")
+    assert entries[0].findtext(f"{ATOM}id") == "https://example.org/articles/post-25/"
+
+
+def test_drafts_and_future_articles_stay_out_unless_asked(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(
+        {
+            "content/articles/live.md": "---\ntitle: Live\ndate: 2026-01-01\ntags: [a]\n---\nLive.\n",
+            "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-01-02\ntags: [b]\ndraft: true\n---\nD.\n",
+            "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-27 13:00\ntags: [c]\n---\nL.\n",
+        }
+    )
+    assert build(source).code == 0
+    output = source / "site"
+    everything = b"".join(snapshot(output).values()).decode()
+    assert "/articles/live/" in everything
+    for hidden in ("/articles/draft/", "/articles/later/", "/tags/b/", "/tags/c/"):
+        assert hidden not in everything, hidden
+    assert not (output / "articles/draft").exists() and not (output / "tags/c").exists()
+
+    preview = tmp_path / "preview"
+    assert build(source, "--drafts", "--output", str(preview)).code == 0
+    sitemap = ET.parse(preview / "sitemap.xml").getroot()
+    locs = {loc.text for loc in sitemap.iter(f"{SITEMAP}loc")}
+    assert {"https://example.org/articles/draft/", "https://example.org/articles/later/"} <= locs
+    banner = soup(preview / "articles/draft/index.html").select_one(".status-banner")
+    assert banner is not None and "draft" in banner.get_text()
+
+
+def test_sitemap_and_robots_name_every_published_page(site: Site, build: Build) -> None:
+    source = site({**articles(2), "content/programs/p.md": PROGRAM})
+    assert build(source).code == 0
+    output = source / "site"
+    locs = [loc.text for loc in ET.parse(output / "sitemap.xml").getroot().iter(f"{SITEMAP}loc")]
+    html_pages = {
+        "https://example.org/" + str(p.relative_to(output).parent.as_posix() + "/").lstrip("./")
+        for p in output.rglob("index.html")
+    }
+    assert set(locs) == html_pages
+    assert len(locs) == len(set(locs))
+    assert "Sitemap: https://example.org/sitemap.xml" in (output / "robots.txt").read_text()
+    not_found = soup(output / "404.html")
+    assert {a["href"] for a in not_found.select("main a")} == {"/", "/articles/"}
+
+
+def test_site_under_a_path_serves_every_internal_link(site: Site, build: Build, tmp_path: Path) -> None:
+    import http.server
+    import threading
+    import urllib.request
+    from functools import partial
+
+    source = site({**articles(2), "content/programs/p.md": PROGRAM})
+    (source / "content/articles/post-1.md").write_text(
+        ARTICLE.format(title="One", day=1) + "\nSee [the program](/programs/p/) and [two](/articles/post-2/).\n"
+    )
+    served = tmp_path / "www"
+    output = served / "sub"
+    assert build(source, "--output", str(output), "--base-url", "https://example.org/sub").code == 0
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep the test output clean."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        seen: set[str] = set()
+        queue = ["/sub/"]
+        while queue:
+            path = queue.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            with urllib.request.urlopen(root + path) as response:  # noqa: S310 - loopback only
+                assert response.status == 200, path
+                body = response.read()
+            if path.endswith("/") or path.endswith(".html"):
+                parsed = soup_bytes(body)
+                for tag, attribute in (("a", "href"), ("link", "href"), ("script", "src"), ("img", "src")):
+                    for element in parsed.find_all(tag):
+                        target = element.get(attribute)
+                        if not target or urlsplit(target).scheme or target.startswith("#"):
+                            continue
+                        assert target.startswith("/sub/"), (path, target)
+                        queue.append(urlsplit(target).path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {"/sub/programs/p/", "/sub/articles/post-2/", "/sub/static/style.css", "/sub/feed.xml"} <= seen
+    feed = ET.parse(output / "feed.xml").getroot()
+    assert feed.findtext(f"{ATOM}id") == "https://example.org/sub/"
+
+
+def soup_bytes(body: bytes):  # type: ignore[no-untyped-def]
+    """Return parsed HTML bytes."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(body.decode("utf-8"), "html.parser")
+
+
+def test_unknown_fields_warn_with_a_suggestion_and_the_build_succeeds(site: Site, build: Build) -> None:
+    source = site({"content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ndescripton: x\n---\nText.\n"})
+    result = build(source)
+    assert result.code == 0
+    assert (
+        "content/articles/a.md:4: warning: unknown field `descripton` is ignored (did you mean `description`?)"
+        in result.err.splitlines()
+    )
+
+
+def test_two_files_with_one_url_are_an_error_naming_both(site: Site, build: Build) -> None:
+    source = site(
+        {
+            "content/articles/Trust.md": ARTICLE.format(title="A", day=1),
+            "content/articles/trust.md": ARTICLE.format(title="B", day=2),
+        }
+    )
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "content/articles/trust.md:1: two pages would be published at /articles/trust/ "
+        "(content/articles/Trust.md has that URL too; rename one file or set `slug:`)"
+    )
+    assert not (source / "site").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "got"),
+    [
+        ("http://forms.test/x", "got 'http:'"),
+        ("javascript:alert(1)", "got 'javascript:'"),
+        ("data:text/html,x", "got 'data:'"),
+        ("/signup/", "got no scheme"),
+    ],
+)
+def test_signup_urls_must_be_https(site: Site, build: Build, url: str, got: str) -> None:
+    source = site({"content/programs/p.md": f"---\ntitle: P\nsignup_url: '{url}'\n---\nText.\n"})
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"content/programs/p.md:3: `signup_url` is not a safe link (expected an absolute https:// URL, {got})"
+    )
+
+
+def test_a_program_without_any_signup_url_is_an_error(site: Site, build: Build) -> None:
+    config = "title: T\norganisation: O\ndescription: D.\nbase_url: https://example.org/\n"
+    source = site({"site.yaml": config, "content/programs/p.md": "---\ntitle: P\n---\nText.\n"})
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0].startswith("content/programs/p.md:1: program has no signup link (expected")
+
+
+def test_naming_a_program_that_does_not_exist_is_an_error(site: Site, build: Build) -> None:
+    source = site(
+        {
+            "content/programs/p.md": PROGRAM,
+            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\nprogram: nope\n---\nText.\n",
+        }
+    )
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "content/articles/a.md:4: `program` names a program that does not exist (expected one of: p, got 'nope')"
+    )
+
+
+def test_every_error_of_a_build_is_reported_and_the_old_site_is_kept(site: Site, build: Build) -> None:
+    source = site({"content/articles/a.md": ARTICLE.format(title="A", day=1)})
+    assert build(source).code == 0
+    before = snapshot(source / "site")
+    (source / "content/articles/a.md").write_text("---\ntitle: A\ndate: tomorrow\ntags: 5\n---\nText.\n")
+    (source / "content/articles/b.md").write_text("---\ndate: 2026-01-01\n---\nText.\n")
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "content/articles/a.md:3: `date` is not a date (expected a date such as 2026-11-27, 2026-11-27 18:30 "
+        "or 2026-11-27T18:30:00+01:00, got 'tomorrow')",
+        "content/articles/a.md:4: `tags` must be a list of texts (expected a list such as [relationships, trust], "
+        "got 5)",
+        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+        "Build failed with 3 errors; the previous output was left as it was.",
+    ]
+    assert snapshot(source / "site") == before
+
+
+def test_builds_are_byte_identical(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site({**articles(4), "content/programs/p.md": PROGRAM})
+    assert build(source, "--output", str(tmp_path / "one")).code == 0
+    assert build(source, "--output", str(tmp_path / "two")).code == 0
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_unchanged_files_keep_their_modification_time(site: Site, build: Build) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+    style = source / "site/static/style.css"
+    os.utime(style, (1_000_000, 1_000_000))
+    assert build(source).code == 0
+    assert style.stat().st_mtime == 1_000_000
+
+
+def test_output_that_is_not_a_previous_build_is_never_replaced(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(1))
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    result = build(source, "--output", str(precious))
+    assert result.code == 1
+    assert f"refusing to replace {precious}: it is not a previous build" in result.err
+    assert snapshot(precious) == {"thesis.txt": b"years of work"}
+
+
+@pytest.mark.parametrize("where", ["source", "parent", "root"])
+def test_source_its_parents_and_root_are_never_the_output(site: Site, build: Build, where: str) -> None:
+    source = site(articles(1))
+    target = {"source": source, "parent": source.parent, "root": Path("/")}[where]
+    result = build(source, "--output", str(target))
+    assert result.code == 1
+    assert f"refusing to build into {target}" in result.err
+    assert (source / "content/articles/post-1.md").exists()
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run
+
+    assert run(capsys, "build", "--no-such-option").code == 2
+
+
+def test_external_links_in_articles_get_noopener(site: Site, build: Build) -> None:
+    source = site({"content/articles/a.md": ARTICLE.format(title="A", day=1) + "\n[out](https://other.test/)\n"})
+    assert build(source).code == 0
+    link = soup(source / "site/articles/a/index.html").find("a", string="out")
+    assert link is not None and link["rel"] == ["noopener"]
