@@ -15,7 +15,8 @@ from .markup import Heading, Markup
 from .urls import slug_problem, slugify
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
-COMMON = ("title", "description", "draft", "slug")
+COMMON = ("title", "description", "draft", "slug", "aliases")
+ALIAS_ENDINGS = ("/", ".html", ".htm")
 KNOWN = {
     "article": (*COMMON, "date", "updated", "author", "tags", "image", "program"),
     "program": (
@@ -63,6 +64,7 @@ class Page:
     updated: dt.datetime | None = None
     author: str | None = None
     tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # old URLs that now lead here
     image: str | None = None
     program: str | None = None
     signup_url: str | None = None
@@ -141,6 +143,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
         headings=rendered.headings,
         words=len(_TAG.sub(" ", rendered.html).split()),
         draft=fields.boolean("draft"),
+        aliases=_aliases(fields),
         lines=dict(loaded[1]),
     )
     page = _kind_fields(kind, fields, config, common)
@@ -191,6 +194,38 @@ def _image(fields: Fields) -> str | None:
     if value is None or value.startswith("/") and not value.startswith("//"):
         return value
     return fields.https_url("image")
+
+
+def _aliases(fields: Fields) -> tuple[str, ...]:
+    """Return the page's old URLs as published (a name without extension is a folder), recording bad ones."""
+    found: list[str] = []
+    for alias in fields.text_list("aliases"):
+        if problem := alias_problem(alias):
+            fields.problems.error(
+                "`aliases` lists a URL that cannot be redirected",
+                fields.path,
+                fields.line("aliases"),
+                f"{problem}, got {alias!r}",
+            )
+        else:
+            found.append(alias if alias.lower().endswith(ALIAS_ENDINGS) else alias + "/")
+    return tuple(dict.fromkeys(found))
+
+
+def alias_problem(url: str) -> str | None:
+    """Return what is wrong with an old URL listed in `aliases`, or None when it is a usable one."""
+    if not url.startswith("/"):
+        return "expected a site-relative URL starting with /"
+    if any(char == "\\" or char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        return "expected no backslashes, spaces or control characters"
+    if "?" in url or "#" in url:
+        return "expected a path without ? or #"
+    segments = url[1:].split("/")
+    if any(segment in ("", ".", "..") for segment in segments[:-1]) or segments[-1] in (".", ".."):
+        return "expected no empty, '.' or '..' segments"
+    if "." in segments[-1] and not segments[-1].lower().endswith(ALIAS_ENDINGS):
+        return "expected a folder URL such as /old-name/ or a page ending in .html"
+    return None
 
 
 def decode(data: bytes, path: Path, problems: Problems) -> str | None:

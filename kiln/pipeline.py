@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import jinja2
+
+from .cache import open_cache
 from .errors import Problems, SiteError
 from .load import read_config, read_sources, read_static
 from .pool import parse_pages
@@ -24,6 +27,7 @@ class Options:
     base_url: str | None = None
     drafts: bool = False
     now: dt.datetime | None = None  # what counts as "the future"; the real time unless a test says otherwise
+    cache: bool = True  # reuse parsed pages from SOURCE/.kiln-cache when their inputs are unchanged
     preview: bool = False  # keep search engines out (every --drafts build is a preview too)
 
     @property
@@ -41,21 +45,24 @@ class Rendered:
     warnings: list[SiteError] = field(default_factory=list)
 
 
-def render(options: Options) -> Rendered:
-    """Return the whole site rendered in memory; raise BuildFailed with every error found."""
+def render(options: Options, environment: jinja2.Environment | None = None) -> Rendered:
+    """Return the whole site rendered in memory; raise BuildFailed with every error found.
+
+    `serve` passes the same environment to every rebuild, so unchanged templates are not compiled again.
+    """
     problems = Problems()
     config = read_config(options.source, problems, options.base_url)
     if config is None:
         problems.raise_errors()
     assert config is not None
     sources = read_sources(options.source, problems)
-    pages = parse_pages(sources, config, problems)
+    pages = parse_pages(sources, config, problems, open_cache(options.source, options.cache))
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
     assets = fingerprint(read_static(options.source, problems))
-    files = render_site(site, make_environment(options.source), options.source, problems, assets.names)
+    files = render_site(site, environment or make_environment(options.source), options.source, problems, assets.names)
     files.update(assets.files)
     files[".nojekyll"] = b""
     files.update(host_files(site, files, assets, problems))

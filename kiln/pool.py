@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+from .cache import PageCache, page_key
 from .config import Config
 from .content import Page, Source, parse_page
 from .errors import Problems, SiteError
@@ -15,11 +16,31 @@ from .urls import Urls
 # Below this many files a pool's start-up costs more than it saves.
 POOL_THRESHOLD = 64
 
-Parsed = tuple[list[Page | None], list[SiteError], list[SiteError]]
+Parsed = tuple[Page | None, list[SiteError], list[SiteError]]
 
 
-def parse_pages(sources: list[Source], config: Config, problems: Problems) -> list[Page]:
-    """Return the pages of all sources, in source order, recording every problem in `problems`."""
+def parse_pages(sources: list[Source], config: Config, problems: Problems, cache: PageCache) -> list[Page]:
+    """Return the pages of all sources, in source order: from the cache where it has them, else parsed."""
+    keys = {source.src_path: page_key(source, config) for source in sources}
+    pages: list[Page] = []
+    missing: list[Source] = []
+    for source in sources:
+        hit = cache.get(keys[source.src_path])
+        if hit is None:
+            missing.append(source)
+        else:
+            pages.append(hit[0])
+            problems.warnings.extend(hit[1])
+    for page, warnings in _parse_all(missing, config, problems):
+        cache.put(keys[page.src_path], page, warnings)
+        pages.append(page)
+    cache.save()
+    order = {source.src_path: position for position, source in enumerate(sources)}
+    return sorted(pages, key=lambda page: order[page.src_path])
+
+
+def _parse_all(sources: list[Source], config: Config, problems: Problems) -> list[tuple[Page, list[SiteError]]]:
+    """Return each page parsed with its own warnings, using every core when there are many."""
     workers = min(len(os.sched_getaffinity(0)), len(sources) // (POOL_THRESHOLD // 2) or 1)
     if len(sources) < POOL_THRESHOLD or workers < 2:
         results = [_parse_chunk(sources, config)]
@@ -29,18 +50,22 @@ def parse_pages(sources: list[Source], config: Config, problems: Problems) -> li
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             results = list(pool.map(_parse_chunk, chunks, [config] * workers))
-    pages: list[Page] = []
-    for parsed, errors, warnings in results:
-        problems.errors.extend(errors)
-        problems.warnings.extend(warnings)
-        pages.extend(page for page in parsed if page is not None)
-    # chunks were interleaved; put the pages back in source order
-    order = {source.src_path: position for position, source in enumerate(sources)}
-    return sorted(pages, key=lambda page: order[page.src_path])
+    parsed: list[tuple[Page, list[SiteError]]] = []
+    for chunk in results:
+        for page, errors, warnings in chunk:
+            problems.errors.extend(errors)
+            problems.warnings.extend(warnings)
+            if page is not None and not errors:
+                parsed.append((page, warnings))
+    return parsed
 
 
-def _parse_chunk(sources: list[Source], config: Config) -> Parsed:
-    """Parse some sources with one Markdown converter; return the pages and the problems met."""
-    problems = Problems()
+def _parse_chunk(sources: list[Source], config: Config) -> list[Parsed]:
+    """Parse some sources with one Markdown converter; return each page with the problems it had."""
     markup = Markup(Urls(config.base_url))
-    return [parse_page(source, config, markup, problems) for source in sources], problems.errors, problems.warnings
+    results: list[Parsed] = []
+    for source in sources:
+        problems = Problems()
+        page = parse_page(source, config, markup, problems)
+        results.append((page, problems.errors, problems.warnings))
+    return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,11 +64,17 @@ def make_environment(source: Path) -> jinja2.Environment:
     )
 
 
-def render_site(site: Site, environment: jinja2.Environment, source: Path, problems: Problems) -> dict[str, bytes]:
-    """Return every rendered file, keyed by its path in the output folder."""
+def render_site(
+    site: Site,
+    environment: jinja2.Environment,
+    source: Path,
+    problems: Problems,
+    assets: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
+    """Return every rendered file, keyed by its path in the output folder; assets maps static files to fingerprints."""
     urls = Urls(site.config.base_url)
     # globals, not render arguments, so that imported macros see them too
-    environment.globals.update(_helpers(site, urls), site=site, config=site.config)
+    environment.globals.update(_helpers(site, urls), site=site, config=site.config, asset=asset_helper(urls, assets))
     files: dict[str, bytes] = {}
     for output in outputs(site):
         text = _render_one(output, environment, source, problems)
@@ -210,6 +216,21 @@ def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
         "status": None,
         "tag_of": site.tag_of,
     }
+
+
+def asset_helper(urls: Urls, assets: Mapping[str, str] | None) -> Callable[[str], str]:
+    """Return the template function asset(path): the link to a static file under its fingerprinted name."""
+
+    def asset(path: str) -> str:
+        """Return the link to a static file such as /static/style.css, by its fingerprinted name."""
+        url = "/" + path.lstrip("/")
+        if assets is None:
+            return urls.path(url)
+        if url not in assets:
+            raise jinja2.UndefinedError(f"asset({path!r}) names no file in static/")
+        return urls.path(assets[url])
+
+    return asset
 
 
 def long_date(moment: dt.datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from .urls import slugify
 RESERVED = ("/", "/articles/", "/programs/", "/tags/", "/404.html", "/feed.xml", "/sitemap.xml", "/robots.txt")
 RESERVED_PREFIXES = ("/tags/", "/static/")
 RELATED_COUNT = 3
+MAX_TAGS_COMPARED = 8  # combinations grow as 2^n; articles rarely carry more tags than this
 
 
 @dataclass(frozen=True)
@@ -163,16 +165,40 @@ def _usual(counts: Counter[str]) -> str:
 
 def _related(articles: tuple[Page, ...]) -> dict[str, tuple[Page, ...]]:
     """Return, per article, up to three others that share most tags, newest first on ties."""
-    by_tag: dict[str, list[int]] = defaultdict(list)
-    for index, article in enumerate(articles):
-        for slug in {slugify(name) for name in article.tags}:
-            by_tag[slug].append(index)
-    related: dict[str, tuple[Page, ...]] = {}
-    for index, article in enumerate(articles):
-        shared: Counter[int] = Counter()
-        for slug in {slugify(name) for name in article.tags}:
-            shared.update(other for other in by_tag[slug] if other != index)
-        # articles are newest first, so the index breaks ties in favour of the newest
-        best = sorted(shared, key=lambda other: (-shared[other], other))[:RELATED_COUNT]
-        related[article.url] = tuple(articles[other] for other in best)
-    return related
+    tag_sets = [
+        tuple(sorted({slugify(name) for name in article.tags} - {""}))[:MAX_TAGS_COMPARED] for article in articles
+    ]
+    holders = _holders(tag_sets)
+    return {
+        article.url: tuple(articles[other] for other in _best_matches(index, tag_sets[index], holders))
+        for index, article in enumerate(articles)
+    }
+
+
+def _holders(tag_sets: list[tuple[str, ...]]) -> dict[tuple[str, ...], list[int]]:
+    """Return, for every combination of tags some article has, the articles holding all of them, newest first."""
+    holders: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, tags in enumerate(tag_sets):
+        for size in range(1, len(tags) + 1):
+            for combination in itertools.combinations(tags, size):
+                holders[combination].append(index)
+    return holders
+
+
+def _best_matches(index: int, tags: tuple[str, ...], holders: dict[tuple[str, ...], list[int]]) -> list[int]:
+    """Return the articles sharing most tags with one article, newest first on ties; linear, not quadratic.
+
+    Going from all its tags down to one, the articles holding a combination of k of them share at least k;
+    every article sharing more was already taken at a higher k, unless enough had been found.
+    """
+    chosen: list[int] = []
+    for size in range(len(tags), 0, -1):
+        need = RELATED_COUNT - len(chosen)
+        if need == 0:
+            break
+        candidates: set[int] = set()
+        for combination in itertools.combinations(tags, size):
+            fresh = (other for other in holders[combination] if other != index and other not in chosen)
+            candidates.update(itertools.islice(fresh, need))  # lists are newest first: the first few suffice
+        chosen += sorted(candidates)[:need]
+    return chosen

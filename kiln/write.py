@@ -8,7 +8,7 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -102,7 +102,12 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
                 pass  # a file system without hard links: write a copy
         target.write_bytes(data)
         changed += 1
-    (staging / MARKER).write_text("This folder is made by build.py and replaced whole by each build.\n")
+    marker = b"This folder is made by build.py and replaced whole by each build.\n"
+    if _same_bytes(output / MARKER, marker):  # linked like any unchanged file, so sync tools see nothing new
+        with suppress(OSError):
+            os.link(output / MARKER, staging / MARKER)
+    if not (staging / MARKER).exists():
+        (staging / MARKER).write_bytes(marker)
     return Written(changed, unchanged)
 
 

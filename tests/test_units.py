@@ -151,3 +151,22 @@ def test_markdown_links_with_unsafe_schemes_are_refused() -> None:
     rendered = Markup(Urls("https://example.org/")).render("[x](javascript:alert(1)) [y](data:text/html,hi)")
     assert rendered.bad_links == ("javascript:alert(1)", "data:text/html,hi")
     assert "javascript:" not in rendered.html and "data:" not in rendered.html
+
+
+def test_related_articles_match_a_brute_force_count_of_shared_tags() -> None:
+    import random
+    from collections import Counter
+
+    from kiln.site import _best_matches, _holders
+
+    rng = random.Random(3)
+    for _ in range(200):
+        names = [f"t{i}" for i in range(rng.randint(1, 6))]
+        tag_sets = [tuple(sorted(rng.sample(names, rng.randint(0, len(names))))) for _ in range(rng.randint(1, 30))]
+        holders = _holders(tag_sets)
+        for index, tags in enumerate(tag_sets):
+            shared = Counter(
+                {other: len(set(tags) & set(theirs)) for other, theirs in enumerate(tag_sets) if other != index}
+            )
+            expected = sorted((o for o in shared if shared[o]), key=lambda o: (-shared[o], o))[:3]
+            assert _best_matches(index, tags, holders) == expected

@@ -1,0 +1,94 @@
+"""`new`: a content file from its kind's front matter skeleton, never over an existing one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from .errors import Problems, SiteError
+from .load import CONTENT, read_config
+from .urls import slugify
+
+FOLDERS = {"article": "articles", "program": "programs"}
+DESCRIPTION_PLACEHOLDER = "TODO: say in one sentence what a reader gets from this page (at most 160 characters)."
+
+ARTICLE = """\
+---
+title: {title}
+description: {description}
+date: {date}
+tags: []
+draft: true
+---
+
+Write the article here, in markdown. Start with a short paragraph that says what the reader will get from it.
+
+## A first section
+
+Use `##` headings for sections; three or more of them make a table of contents.
+"""
+
+PROGRAM = """\
+---
+title: {title}
+description: {description}
+draft: true
+# Fill these in, or delete the lines you do not need (see README.md, "For editors").
+duration_weeks:
+schedule:
+format:
+price:
+next_start:
+facilitator:
+# signup_url: https://...  (the form's address; without it, signup_url in site.yaml is used)
+# skills:
+#   - name: Mindfulness
+#     summary: Noticing what is happening now, without rushing to judge it.
+# steps:
+#   - Enrol on the signup form.
+---
+
+## Who this program is for
+
+Describe who the program is for and what they will get from it.
+"""
+
+
+def new_page(source: Path, kind: str, title: str, now: dt.datetime | None = None) -> Path:
+    """Return the path of a new draft article or program, created from its skeleton; refuse to overwrite."""
+    problems = Problems()
+    config = read_config(source, problems, None)
+    if config is None:
+        problems.raise_errors()
+    assert config is not None
+    slug = slugify(title)
+    if not title.strip() or not slug:
+        raise SiteError(
+            "the title has no letters or digits to make a file name from",
+            None,
+            None,
+            f'expected a title such as "Trust after an argument", got {title!r}',
+        )
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(config.timezone).date()
+    path = source / CONTENT / FOLDERS[kind] / f"{slug}.md"
+    text = (ARTICLE if kind == "article" else PROGRAM).format(
+        title=_quoted(title.strip()), description=_quoted(DESCRIPTION_PLACEHOLDER), date=today.isoformat()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:  # "x": fails if the file exists, even in a race
+            handle.write(text)
+    except FileExistsError:
+        raise SiteError(
+            "file already exists; `new` never overwrites a file",
+            path.relative_to(source),
+            None,
+            "edit that file, or choose another title",
+        ) from None
+    return path
+
+
+def _quoted(text: str) -> str:
+    """Return text as a double-quoted YAML string (JSON strings are YAML)."""
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,487 @@
+"""The live preview: builds with drafts into .preview/, serves only that folder, reloads the browser on each save.
+
+The only module that imports livereload. livereload's own watcher polls every 800 ms and drops changes that come
+within 3 s of a reload; ours is event-driven (inotify through watchfiles) and sends the reload the moment the
+rebuild is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import html
+import ipaddress
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+import watchfiles
+from livereload import Server  # type: ignore[import-untyped]
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler  # type: ignore[import-untyped]
+from livereload.server import LiveScriptInjector  # type: ignore[import-untyped]
+from livereload.watcher import Watcher  # type: ignore[import-untyped]
+from tornado import web
+from tornado.httpserver import HTTPServer
+from tornado.httputil import split_host_and_port
+from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
+
+from .config import CONFIG_NAME
+from .errors import BuildFailed, SiteError
+from .pipeline import Options, render
+from .render import make_environment
+from .write import check_output_folder, write_output
+
+PREVIEW = ".preview"  # inside the source folder, git-ignored; the build goes to .preview/site/
+WATCHED_FOLDERS = ("content", "templates", "static")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+PORTS_TO_TRY = 20
+STEP_MS = 20  # watchfiles groups events that come within this many milliseconds into one change
+EXCERPT_LINES = 2  # lines shown before and after the line of an error
+# livereload's own snippet: load livereload.js from the host and port the page came from.
+LIVE_SCRIPT = (
+    b'<script>(function(){var s=document.createElement("script");'
+    b'var port=window.location.port||(window.location.protocol=="https:"?443:80);'
+    b's.src="//"+window.location.hostname+":"+port+"/livereload.js?port="+port;'
+    b"document.head.appendChild(s);})();</script>"
+)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `serve` is asked to do."""
+
+    source: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    fixed_port: bool = False  # --port given: a busy port is an error rather than a reason to take the next one
+    drafts: bool = True
+    now: dt.datetime | None = None
+
+
+def serve(options: ServeOptions) -> int:
+    """Build the preview, serve it until Ctrl+C, rebuilding and reloading the browser on every change."""
+    sockets, port = _bind(options)
+    if port != options.port and options.port != 0:
+        print(f"Port {options.port} is busy; using {port} instead.", flush=True)
+    url = f"http://{_url_host(options.host)}:{port}/"
+    preview = Preview(
+        Options(
+            source=options.source,
+            output=options.source / PREVIEW / "site",
+            base_url=url,
+            drafts=options.drafts,
+            now=options.now,
+            preview=True,
+        )
+    )
+    preview.rebuild(())
+    if options.host in WILDCARD_HOSTS:
+        print(
+            f"Warning: listening on {options.host or 'every address'}: anyone on your network can see this preview, "
+            "drafts included. Use the default --host 127.0.0.1 to keep it to this computer.",
+            flush=True,
+        )
+    shown = "with drafts" if options.drafts else "without drafts (--no-drafts)"
+    print(f"Preview {shown} at {url}", flush=True)
+    print(f"Built into {PREVIEW}/site/ (never site/). Press Ctrl+C to stop.", flush=True)
+    watcher = _Watcher(options.source, preview)
+    try:
+        _PreviewServer(watcher, sockets, preview, options.host).serve(port=port, host=options.host)
+    finally:
+        watcher.stop()
+        for listener in sockets:
+            listener.close()
+    return 0
+
+
+def _bind(options: ServeOptions) -> tuple[list[socket.socket], int]:
+    """Return listening sockets and their port: the one asked for, or the next free one unless --port was given."""
+    last = options.port if options.fixed_port or options.port == 0 else options.port + PORTS_TO_TRY - 1
+    for port in range(options.port, last + 1):
+        try:
+            sockets = bind_sockets(port, address=options.host or None)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                continue
+            raise SiteError(
+                f"cannot listen on {options.host}:{port}: {error.strerror or error}",
+                None,
+                None,
+                f"expected an address of this computer for --host, got {options.host!r}",
+            ) from None
+        return sockets, sockets[0].getsockname()[1]
+    tried = f"port {options.port} is" if last == options.port else f"ports {options.port} to {last} are"
+    raise SiteError(
+        f"{tried} already in use on {options.host}",
+        None,
+        None,
+        "another preview may be running; stop it, or choose a free port with --port",
+    )
+
+
+def _url_host(host: str) -> str:
+    """Return how the URL to open names the host: a wildcard means this computer."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def host_allowed(header: str, listen_host: str) -> bool:
+    """Return whether a request's Host header names this server, so a DNS-rebinding page cannot read the preview."""
+    try:
+        name = split_host_and_port(header.lower())[0].strip("[]")
+    except ValueError:
+        return False
+    if name in LOCAL_NAMES or name == listen_host.lower().strip("[]"):
+        return True
+    if listen_host in WILDCARD_HOSTS:
+        try:  # other computers reach a wildcard address by one of its IP addresses, never by a name we can check
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+class Preview:
+    """The preview build: rebuilt on every change, remembering the last failure to show it in the browser."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.folder = options.output_folder
+        self.environment: jinja2.Environment = make_environment(options.source)
+        self.failure: list[SiteError] = []
+        self._shown: list[str] = []  # the problems last printed, so the same ones are not printed again
+
+    def rebuild(self, changed: tuple[str, ...]) -> bool:
+        """Build the preview into its folder; return whether it worked, printing new problems once."""
+        started = time.perf_counter()
+        try:
+            check_output_folder(self.folder, self.options.source)
+            rendered = render(self.options, self.environment)
+            write_output(rendered.files, self.folder)
+        except BuildFailed as failure:
+            self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])
+            return False
+        except Exception as error:  # a bug: the server stays up, the traceback is printed once
+            problem = SiteError(
+                f"the generator failed unexpectedly: {error!r}", None, None, "a bug in kiln; see the terminal"
+            )
+            self._fail([problem], ["".join(traceback.format_exception(error)).rstrip()])
+            return False
+        was_broken = bool(self.failure)
+        self.failure = []
+        self._say([warning.format("warning: ") for warning in rendered.warnings])
+        took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        if was_broken:
+            print(f"Fixed: the preview builds again ({took}).", flush=True)
+        elif changed:
+            print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
+        return True
+
+    def _fail(self, errors: list[SiteError], lines: list[str]) -> None:
+        """Remember a failed build and print its problems, unless they are the ones printed last."""
+        self.failure = errors
+        if self._say(lines):
+            print("The preview shows these errors until they are fixed; the server keeps running.", flush=True)
+
+    def _say(self, lines: list[str]) -> bool:
+        """Print lines unless they are the ones printed last; return whether they were printed."""
+        if lines == self._shown:
+            return False
+        self._shown = lines
+        for line in lines:
+            print(line, flush=True)
+        return bool(lines)
+
+    def error_page(self) -> bytes:
+        """Return the page the browser shows while the build is broken: every error and the lines it is about."""
+        items = "\n".join(_error_item(error, self.options.source) for error in self.failure)
+        count = f"{len(self.failure)} error{'' if len(self.failure) == 1 else 's'}"
+        return ERROR_PAGE.format(count=count, items=items).encode("utf-8")
+
+
+ERROR_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Build failed: {count}</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem;
+  color: #1d1a17; background: #fbf8f3; }}
+h1 {{ color: #9b1c1c; font-size: 1.5rem; }}
+li {{ margin-bottom: 1.5rem; }}
+.where {{ font-family: ui-monospace, monospace; font-weight: bold; }}
+.hint {{ color: #5c534a; }}
+pre {{ background: #fff; border: 1px solid #ddd3c7; padding: .5rem 0; overflow-x: auto; }}
+pre span {{ display: block; padding: 0 .75rem; }}
+pre .bad {{ background: #fde2e2; }}
+</style>
+</head>
+<body>
+<main>
+<h1>The site does not build: {count}</h1>
+<p>Fix the file named below and save it; this page reloads by itself.</p>
+<ol class="errors">
+{items}
+</ol>
+</main>
+</body>
+</html>
+"""
+
+
+def _error_item(error: SiteError, source: Path) -> str:
+    """Return one error as a list item: place, message, hint and an excerpt of its file, all escaped."""
+    where = ""
+    if error.path is not None:
+        where = error.path.as_posix() + (f":{error.line}" if error.line is not None else "")
+    parts = [f'<li><p><span class="where">{html.escape(where)}</span> {html.escape(error.message)}']
+    if error.hint:
+        parts.append(f'<br><span class="hint">{html.escape(error.hint)}</span>')
+    parts.append("</p>")
+    excerpt = _excerpt(source, error.path, error.line)
+    if excerpt:
+        parts.append(f"<pre>{excerpt}</pre>")
+    parts.append("</li>")
+    return "".join(parts)
+
+
+def _excerpt(source: Path, path: Path | None, line: int | None) -> str:
+    """Return the lines around an error's line, numbered and escaped, the line itself marked; '' when unknown."""
+    if path is None or line is None:
+        return ""
+    full = path if path.is_absolute() else source / path
+    try:
+        lines = full.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    first, last = max(1, line - EXCERPT_LINES), min(len(lines), line + EXCERPT_LINES)
+    width = len(str(last))
+    return "".join(
+        f"<span{' class=bad' if number == line else ''}>{number:>{width}}  {html.escape(lines[number - 1])}</span>"
+        for number in range(first, last + 1)
+    )
+
+
+class _Guarded(web.RequestHandler):
+    """Refuses requests whose Host header names another server (DNS rebinding)."""
+
+    def prepare(self) -> None:
+        if not host_allowed(self.request.host, self.settings["listen_host"]):
+            raise web.HTTPError(403, reason="Host not allowed")
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+
+class _PreviewFiles(_Guarded, web.StaticFileHandler):
+    """Serves the preview folder and nothing outside it; shows the build's errors while it is broken."""
+
+    @property
+    def preview(self) -> Preview:
+        """Return the preview build this server shows."""
+        preview: Preview = self.settings["preview"]
+        return preview
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        if self.preview.failure:
+            self.set_status(500)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(self.preview.error_page() if include_body else b"")
+            return
+        await super().get(path, include_body)
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(absolute_path)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise web.HTTPError(403, reason="Outside the preview")
+        if any(part.startswith(".") for part in Path(os.path.relpath(real, real_root)).parts if part != "."):
+            raise web.HTTPError(404)
+        return super().validate_absolute_path(root, absolute_path)
+
+    def should_return_304(self) -> bool:
+        return False  # the preview changes under the same names; always send the bytes
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        not_found = Path(self.root) / "404.html"
+        if status_code == 404 and not_found.is_file():
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(not_found.read_bytes())
+            return
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code} {self._reason}\n")
+
+
+class _LiveReloadSocket(_Guarded, LiveReloadHandler):  # type: ignore[misc]
+    """livereload's websocket, refusing pages from other origins (livereload itself accepts any)."""
+
+    def check_origin(self, origin: str) -> bool:
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and parts.netloc.lower() == self.request.host.lower()
+
+
+class _LiveReloadScript(_Guarded, LiveReloadJSHandler):  # type: ignore[misc]
+    """livereload.js, for allowed hosts only."""
+
+
+class _Injector(LiveScriptInjector):  # type: ignore[misc]
+    """Adds the live-reload snippet before </head> of every HTML page served."""
+
+    script = LIVE_SCRIPT
+
+
+class _Watcher(Watcher):  # type: ignore[misc]
+    """livereload's watcher interface, fed by inotify events: a rebuild and a reload as soon as a file is saved."""
+
+    def __init__(self, source: Path, preview: Preview) -> None:
+        super().__init__()
+        self.source = source
+        self.preview = preview
+        self._stop = threading.Event()
+        self._restart = threading.Event()  # a watched folder appeared or vanished: watch the tree afresh
+        self._threads: list[threading.Thread] = []
+
+    def start(self, callback: Callable[[], None]) -> bool:
+        """Start watching in two threads; return True so livereload does not poll."""
+        loop = IOLoop.current()
+
+        def deliver(paths: tuple[str, ...]) -> None:
+            loop.add_callback(self._changed, paths)
+
+        for target in (self._watch_root, self._watch_folders):
+            thread = threading.Thread(target=target, args=(deliver,), daemon=True, name=f"kiln-{target.__name__}")
+            thread.start()
+            self._threads.append(thread)
+        return True
+
+    def examine(self) -> tuple[str | None, float | None]:
+        """Return nothing to do: changes arrive as events, never by polling."""
+        return None, None
+
+    def stop(self) -> None:
+        """Stop both watching threads."""
+        self._stop.set()
+        self._restart.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+    def _changed(self, paths: tuple[str, ...]) -> None:
+        """Rebuild, then tell every connected browser to reload (on the server's loop)."""
+        self.preview.rebuild(paths)
+        self.filepath = paths[0] if paths else "*"
+        css_only = paths and all(path.endswith(".css") for path in paths)
+        LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
+
+    def _watch_root(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
+        """Watch the source folder itself (not below it) for site.yaml and for folders coming or going."""
+        for changes in self._watch([self.source], recursive=False, stop=_AnyEvent(self._stop)):
+            names = {Path(path).name for _, path in changes}
+            if names & set(WATCHED_FOLDERS):
+                self._restart.set()
+            paths = self._relevant(changes)
+            if paths:
+                deliver(paths)
+
+    def _watch_folders(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
+        """Watch content/, templates/ and static/ with everything below them, afresh whenever one comes or goes."""
+        while not self._stop.is_set():
+            self._restart.clear()
+            folders = [self.source / name for name in WATCHED_FOLDERS if (self.source / name).is_dir()]
+            if not folders:
+                self._restart.wait()
+                continue
+            for changes in self._watch(folders, recursive=True, stop=_AnyEvent(self._stop, self._restart)):
+                paths = self._relevant(changes)
+                if paths:
+                    deliver(paths)
+
+    def _watch(self, paths: list[Path], recursive: bool, stop: _AnyEvent) -> Any:
+        """Yield sets of changes under paths until stop is set."""
+        try:
+            yield from watchfiles.watch(
+                *paths, recursive=recursive, step=STEP_MS, stop_event=stop, raise_interrupt=False, debug=False
+            )
+        except (OSError, RuntimeError) as error:  # a watched folder vanished: the caller watches afresh
+            if not self._stop.is_set():
+                print(f"Watching {', '.join(map(str, paths))} again after: {error}", flush=True)
+                time.sleep(0.2)
+
+    def _relevant(self, changes: set[tuple[watchfiles.Change, str]]) -> tuple[str, ...]:
+        """Return the changed files a build reads, relative to the source folder, in a stable order."""
+        found: set[str] = set()
+        for _, path in changes:
+            relative = Path(path).relative_to(self.source)
+            parts = relative.parts
+            if not parts or any(part.startswith(".") or part.endswith("~") for part in parts):
+                continue
+            if parts[0] in WATCHED_FOLDERS or relative.as_posix() == CONFIG_NAME:
+                found.add(relative.as_posix())
+        return tuple(sorted(found))
+
+
+class _AnyEvent:
+    """Set when any of its events is set (watchfiles stops on one event)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        """Return whether any of the events is set."""
+        return any(event.is_set() for event in self.events)
+
+
+class _PreviewServer(Server):  # type: ignore[misc]
+    """livereload's Server, serving the preview folder on sockets bound beforehand, with our guarded handlers."""
+
+    def __init__(self, watcher: _Watcher, sockets: list[socket.socket], preview: Preview, host: str) -> None:
+        super().__init__(watcher=watcher)
+        self.sockets = sockets
+        self.preview = preview
+        self.listen_host = host
+
+    def application(
+        self, port: int, host: str, liveport: int | None = None, debug: bool | None = None, live_css: bool = True
+    ) -> None:
+        """Start serving: the websocket, livereload.js and the preview folder, each checking the Host header."""
+        LiveReloadHandler.watcher = self.watcher
+        LiveReloadHandler.live_css = live_css
+        app = web.Application(
+            [
+                (r"/livereload", _LiveReloadSocket),
+                (r"/livereload\.js", _LiveReloadScript),
+                (
+                    r"/(.*)",
+                    _PreviewFiles,
+                    {"path": str(self.preview.folder), "default_filename": "index.html"},
+                ),
+            ],
+            transforms=[_Injector],
+            listen_host=self.listen_host,
+            preview=self.preview,
+            static_hash_cache=False,
+            log_function=_quiet,
+        )
+        HTTPServer(app).add_sockets(self.sockets)
+
+    def _setup_logging(self) -> None:
+        """Keep livereload's and tornado's request logs out of the editor's terminal."""
+
+
+def _quiet(handler: web.RequestHandler) -> None:
+    """Log nothing per request."""
