@@ -24,6 +24,7 @@ KNOWN = (
     "disclaimer",
     "crisis_line",
     "feed_size",
+    "unsafe_html",
 )
 
 
@@ -43,6 +44,7 @@ class Config:
     disclaimer: str | None
     crisis_line: str | None
     feed_size: int
+    unsafe_html: bool = False  # true: writers' raw HTML is published as written, not sanitised
 
 
 def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
@@ -72,6 +74,7 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         disclaimer=fields.text("disclaimer"),
         crisis_line=fields.text("crisis_line"),
         feed_size=fields.integer("feed_size") or 20,
+        unsafe_html=fields.boolean("unsafe_html"),
     )
     return None if problems.errors else config
 

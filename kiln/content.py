@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problems
-from .fields import Fields, load_mapping
-from .markup import Heading, Markup
+from .fields import NOT_XML, Fields, load_mapping
+from .markup import Heading, Markup, Unrenderable
+from .sanitize import sanitize
 from .urls import slug_problem, slugify
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
@@ -34,6 +36,8 @@ KNOWN = {
     "page": (*COMMON, "updated"),
 }
 DESCRIPTION_LIMIT = 160
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FRONT_MATTER_BYTES = 64 * 1024
 WORDS_PER_MINUTE = 220
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _TAG = re.compile(r"<[^>]+>")
@@ -77,6 +81,7 @@ class Page:
     skills: tuple[Skill, ...] = ()
     steps: tuple[str, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    key: str = field(default="", compare=False, repr=False)  # hash of everything the page was made from
 
     @property
     def slug(self) -> str:
@@ -93,6 +98,11 @@ class Page:
     def reading_minutes(self) -> int:
         """Return the reading time in whole minutes, at least one."""
         return max(1, round(self.words / WORDS_PER_MINUTE))
+
+    @property
+    def signup_host(self) -> str | None:
+        """Return the host name of the program's signup form, to tell readers where its button leads."""
+        return urlsplit(self.signup_url).hostname if self.signup_url else None
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,10 @@ class Source:
 def parse_page(source: Source, config: Config, markup: Markup, problems: Problems) -> Page | None:
     """Return the Page a source file describes, or None after recording its problems."""
     path = source.src_path
+    errors_before = len(problems.errors)
+    if len(source.data) > MAX_FILE_BYTES:
+        problems.error("file is too large", path, None, f"expected at most {MAX_FILE_BYTES // 2**20} MiB, got more")
+        return None
     text = decode(source.data, path, problems)
     if text is None:
         return None
@@ -118,13 +132,23 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     if split is None:
         return None
     front, body, body_line = split
+    if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        size = f"{len(front.encode('utf-8')) / 1024:.0f} KiB"
+        problems.error("front matter is too large", path, 1, f"expected at most 64 KiB, got {size}")
+        return None
     loaded = load_mapping(front, path, 2, problems)
     if loaded is None:
         return None
     kind = source.kind
     fields = Fields(loaded[0], loaded[1], path, problems, first_line=1)
     fields.warn_unknown(KNOWN[kind])
-    rendered = markup.render(body)
+    try:
+        rendered = markup.render(body)
+    except Unrenderable as refused:
+        problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
+        return None
+    if not config.unsafe_html:
+        rendered = replace(rendered, html=sanitize(rendered.html))
     for link in rendered.bad_links:
         problems.error(
             "link with an unsafe scheme",
@@ -132,7 +156,6 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
             body_line + body[: body.find(link)].count("\n"),
             f"expected an https://, mailto: or site link, got {link!r}",
         )
-    errors_before = len(problems.errors)
     common = dict(
         kind=kind,
         src_path=path,
@@ -241,13 +264,23 @@ def decode(data: bytes, path: Path, problems: Problems) -> str | None:
             f"expected UTF-8, got byte 0x{data[error.start]:02x} at byte offset {error.start}; save the file as UTF-8",
         )
         return None
+    if bad := NOT_XML.search(text):
+        problems.error(
+            "file holds a control character",
+            path,
+            text.count("\n", 0, bad.start()) + 1,
+            f"expected text, got U+{ord(bad.group()):04X}; delete it",
+        )
+        return None
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, str, int] | None:
     """Return the front matter, the body and the body's first line, or None after recording why not."""
     if not text.strip():
-        problems.error("file is empty", path, 1, "expected front matter between --- lines, then the text")
+        problems.error(
+            "file is empty", path, 1, "expected front matter between --- lines, then the text, got an empty file"
+        )
         return None
     lines = text.split("\n")
     if lines[0].rstrip() != "---":

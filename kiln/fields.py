@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ try:  # libyaml's parser is several times faster; the pure-Python one behaves th
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader  # type: ignore[assignment]
 
+MAX_DEPTH = 64
+# Characters XML 1.0 forbids: one in a title or body would make feed.xml unreadable.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 DATE_HINT = "expected a date such as 2026-11-27, 2026-11-27 18:30 or 2026-11-27T18:30:00+01:00"
 
 
@@ -29,12 +33,20 @@ def load_mapping(
     """Return a YAML mapping and the file line of each key, or None after recording why it cannot be read."""
     loader = SafeLoader(text)
     try:
+        if (deep := _too_deep(text)) is not None:
+            problems.error(
+                "YAML is nested too deeply",
+                path,
+                first_line + deep,
+                f"expected at most {MAX_DEPTH} levels of lists and mappings inside each other",
+            )
+            return None
         node = loader.get_single_node()
         if node is None:
             return {}, {}
         if not isinstance(node, yaml.MappingNode):
             problems.error(
-                "front matter is not a mapping",
+                f"{'front matter' if path.suffix == '.md' else path.name} is not a mapping",
                 path,
                 first_line + node.start_mark.line,
                 f"expected `key: value` lines, got {_node_kind(node)}",
@@ -50,14 +62,22 @@ def load_mapping(
             return None
         data = loader.construct_document(node)
         lines = {str(key.value): first_line + key.start_mark.line for key, _ in node.value}
+        for key, value in data.items():
+            if _has_control(key) or _has_control(value):  # recorded, and read on: a field may say more
+                problems.error(
+                    "YAML value holds a control character",
+                    path,
+                    lines.get(str(key), first_line),
+                    "expected text, got an escape such as \\x01 or \\0; delete it",
+                )
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = first_line + mark.line if mark else first_line
+        line, got = _error_place(text, error)
         problems.error(
             f"YAML does not parse: {error.problem or error.context}",
             path,
-            line,
-            "check the indentation and quote values that contain ': ' or start with a symbol",
+            first_line + line,
+            f"expected `key: value` lines, with quotes around values that contain ': ' or start with a symbol, "
+            f"got {got}",
         )
         return None
     except yaml.YAMLError as error:
@@ -66,6 +86,45 @@ def load_mapping(
     finally:
         loader.dispose()
     return {str(key): value for key, value in data.items()}, lines
+
+
+def _error_place(text: str, error: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """Return the 0-based line a YAML error is about and that line's text, quoted for a message."""
+    lines = text.split("\n")
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        return 0, "something else"
+    left_open = error.context is not None and ("flow" in error.context or "quoted" in error.context)
+    if mark.line >= len(lines) or not lines[mark.line].strip() or left_open:
+        # a bracket or quote left open is noticed lines later; point at where it was opened
+        if error.context_mark is None or error.context_mark.line >= len(lines):
+            return min(mark.line, len(lines)), "the end of the block"
+        mark = error.context_mark
+    return mark.line, shown(lines[mark.line].strip())
+
+
+def _too_deep(text: str) -> int | None:
+    """Return the 0-based line where YAML nests deeper than MAX_DEPTH, or None; libyaml's composer would crash."""
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark.line if event.start_mark else 0
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+def _has_control(value: object) -> bool:
+    """Return whether a YAML value holds, at any depth, a character that XML forbids (feed.xml would break)."""
+    if isinstance(value, str):
+        return NOT_XML.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_control(key) or _has_control(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_control(item) for item in value)
+    return False
 
 
 def _has_alias(root: yaml.Node) -> bool:

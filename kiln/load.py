@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from .config import CONFIG_NAME, Config, parse_config
-from .content import SECTIONS, Source
+from .content import MAX_FILE_BYTES, SECTIONS, Source
 from .errors import Problems
+from .site import check_static_names
 
 CONTENT = "content"
 STATIC = "static"
@@ -45,16 +46,24 @@ def read_sources(source: Path, problems: Problems) -> list[Source]:
         deep = section == "articles"
         for path in _files(folder, source, problems, deep):
             if path.suffix.lower() == ".md":
-                sources.append(Source(path.relative_to(source), path.read_bytes()))
+                sources.append(Source(path.relative_to(source), _read_at_most(path, MAX_FILE_BYTES + 1)))
     return sources
 
 
 def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
-    """Return the static files, keyed by their path in the output folder."""
-    return {
+    """Return the static files, keyed by their path in the output folder, recording names no host can serve."""
+    files = {
         path.relative_to(source).as_posix(): path.read_bytes()
         for path in _files(source / STATIC, source, problems, deep=True)
     }
+    check_static_names(files, problems)
+    return files
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """Return a file's first bytes: enough to tell that it is too large without holding all of it."""
+    with path.open("rb") as handle:
+        return handle.read(limit)
 
 
 def _files(folder: Path, source: Path, problems: Problems, deep: bool) -> list[Path]:
@@ -62,20 +71,36 @@ def _files(folder: Path, source: Path, problems: Problems, deep: bool) -> list[P
     if not folder.is_dir():
         return []
     root = source.resolve()
+    if not _inside(folder, root, source, problems):
+        return []
     found: list[Path] = []
-    for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith(".")) if deep else []
+    # links are followed only while they stay inside the source folder, and never back into a folder above
+    for parent, folders, names in os.walk(folder, followlinks=True):
+        here = Path(parent).resolve()
+        folders[:] = [
+            name
+            for name in (sorted(folders) if deep else [])
+            if not name.startswith(".")
+            and not here.is_relative_to((Path(parent) / name).resolve())
+            and _inside(Path(parent) / name, root, source, problems)
+        ]
         for name in sorted(names):
             path = Path(parent) / name
-            if name.startswith(".") or not path.is_file():
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                problems.warn(
-                    "symbolic link to a file outside the source folder is not followed",
-                    path.relative_to(source),
-                    None,
-                    f"it points to {path.resolve()}",
-                )
-                continue
-            found.append(path)
+            if not name.startswith(".") and path.is_file() and _inside(path, root, source, problems):
+                found.append(path)
     return found
+
+
+def _inside(path: Path, root: Path, source: Path, problems: Problems) -> bool:
+    """Return whether a file or folder, its links followed, is inside the source folder; warn when it is not."""
+    target = path.resolve()
+    if target.is_relative_to(root):
+        return True
+    kind = "folder" if target.is_dir() else "file"
+    problems.warn(
+        f"symbolic link to a {kind} outside the source folder is not followed",
+        path.relative_to(source),
+        None,
+        f"it points to {target}",
+    )
+    return False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
+import time
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +19,26 @@ from .urls import Urls, slugify
 
 EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "def_list", "abbr", "toc")
 SAFE_SCHEMES = ("http", "https", "mailto", "tel")
+# Python-Markdown recurses once per level of list nesting and is quadratic in some shapes (thousands of
+# unclosed `[` in one paragraph): refuse the first, stop the second after a time budget, instead of hanging.
+MAX_NESTING = 32
+MAX_HEADINGS = 2000  # toc makes duplicate heading ids unique in quadratic time
+MAX_TAG_SCAN = 20_000_000  # characters the raw-HTML parser would scan for `>` after each `<a`, summed
+RENDER_SECONDS = 5.0
+_HEADING = re.compile(r"^#{1,6}(?:[ \t]|$)", re.M)
+_TAG_START = re.compile(r"<[A-Za-z]")
+_FENCE = re.compile(r"[ \t]*(```|~~~)")
+_NESTING = re.compile(r"([ \t]*)((?:(?:>|[-*+]|[0-9]{1,9}[.)])(?:[ \t]+|$))*)")
+_MARKER = re.compile(r">|[-*+]|[0-9]{1,9}[.)]")
+
+
+@dataclass(frozen=True)
+class Unrenderable(Exception):
+    """Markdown that would take unbounded time or stack to render: why, and the body line it is on."""
+
+    message: str
+    line: int
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,83 @@ class _LinkExtension(Extension):
         md.treeprocessors.register(self.processor, "kiln_links", 15)
 
 
+class _Clock:
+    """The moment the conversion in progress must be done by."""
+
+    def __init__(self) -> None:
+        self.deadline = math.inf
+
+    def check(self) -> None:
+        """Raise Unrenderable once the deadline has passed."""
+        if time.monotonic() > self.deadline:
+            raise Unrenderable(
+                f"the text takes more than {RENDER_SECONDS:g} s to render",
+                1,
+                "it holds a shape Markdown renders very slowly, such as thousands of unclosed [ or < "
+                "in one paragraph; split it into paragraphs or put it in a code block",
+            )
+
+    def timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        """Return the method, checking the deadline before each call."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.check()
+            return method(*args, **kwargs)
+
+        return call
+
+
+def nesting(text: str) -> tuple[int, int]:
+    """Return the deepest nesting of lists and block quotes in markdown, and the 1-based line it is on."""
+    deepest, where, fenced = 0, 1, False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced:
+            continue
+        match = _NESTING.match(line)
+        assert match is not None  # the pattern matches the empty string
+        depth = len(match.group(1).expandtabs(4)) // 4 + len(_MARKER.findall(match.group(2)))
+        if depth > deepest:
+            deepest, where = depth, number
+    return deepest, where
+
+
+def refusal(text: str) -> Unrenderable | None:
+    """Return why a markdown body would take unbounded time or stack to render, or None."""
+    depth, line = nesting(text)
+    if depth > MAX_NESTING:
+        return Unrenderable(
+            f"lists or block quotes are nested {depth} levels deep", line, f"expected at most {MAX_NESTING} levels"
+        )
+    headings = len(_HEADING.findall(text))
+    if headings > MAX_HEADINGS:
+        return Unrenderable(f"the text has {headings} headings", 1, f"expected at most {MAX_HEADINGS}")
+    scan, line = _tag_scan(text)
+    if scan > MAX_TAG_SCAN:
+        return Unrenderable(
+            "the text has many `<` that start an HTML tag and are never closed with `>`",
+            line,
+            "write `&lt;` for a `<` that is not a tag, or put the text in a code block",
+        )
+    return None
+
+
+def _tag_scan(text: str) -> tuple[int, int]:
+    """Return how far the raw-HTML parser scans for the `>` after each tag start, summed, and the worst line."""
+    total, worst, where = 0, -1, 0
+    closing = -1
+    for match in _TAG_START.finditer(text):
+        start = match.start()
+        if closing < start:
+            closing = text.find(">", start)
+            closing = len(text) if closing < 0 else closing
+        total += closing - start
+        if closing - start > worst:
+            worst, where = closing - start, start
+    return total, text.count("\n", 0, where) + 1
+
+
 def _heading_id(value: str, separator: str) -> str:
     """Return the id a heading gets: the same slug rules as file names."""
     return slugify(value) or "section"
@@ -88,13 +189,32 @@ class Markup:
         self._md = markdown.Markdown(
             extensions=[*EXTENSIONS, self._links], extension_configs=configs, output_format="html"
         )
+        self._clock = _Clock()
+        for processor in self._md.inlinePatterns:
+            processor.handleMatch = self._clock.timed(processor.handleMatch)  # type: ignore[method-assign]
+        for block in self._md.parser.blockprocessors:
+            block.run = self._clock.timed(block.run)  # type: ignore[method-assign]
+        for stage in (*self._md.preprocessors, *self._md.treeprocessors, *self._md.postprocessors):
+            stage.run = self._clock.timed(stage.run)
 
     def render(self, text: str) -> Rendered:
-        """Return the HTML fragment, headings and refused links of one markdown body."""
+        """Return the HTML fragment, headings and refused links of one markdown body; raise Unrenderable."""
         assert self._links.processor is not None
+        if refused := refusal(text):
+            raise refused
         self._md.reset()
         self._links.processor.bad = []
-        html = self._md.convert(text)
+        self._clock.deadline = time.monotonic() + RENDER_SECONDS
+        try:
+            html = self._md.convert(text)
+        except RecursionError:
+            raise Unrenderable(
+                "the text is nested too deeply to render",
+                1,
+                "expected fewer levels of emphasis, links, lists or quotes inside each other",
+            ) from None
+        finally:
+            self._clock.deadline = math.inf
         tokens: list[dict[str, Any]] = getattr(self._md, "toc_tokens", [])
         return Rendered(html, tuple(_flatten(tokens)), tuple(self._links.processor.bad))
 

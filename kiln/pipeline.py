@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from .cache import open_cache
+from .cache import Caches, open_caches
 from .errors import Problems, SiteError
 from .load import read_config, read_sources, read_static
 from .pool import parse_pages
@@ -45,24 +45,28 @@ class Rendered:
     warnings: list[SiteError] = field(default_factory=list)
 
 
-def render(options: Options, environment: jinja2.Environment | None = None) -> Rendered:
+def render(options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None) -> Rendered:
     """Return the whole site rendered in memory; raise BuildFailed with every error found.
 
-    `serve` passes the same environment to every rebuild, so unchanged templates are not compiled again.
+    `serve` passes the same environment and caches to every rebuild, so unchanged templates are not compiled
+    again and unchanged pages are neither parsed nor rendered again. Saving the caches is the caller's part.
     """
+    caches = caches or open_caches(options.source, options.cache)
+    caches.start()
     problems = Problems()
     config = read_config(options.source, problems, options.base_url)
     if config is None:
         problems.raise_errors()
     assert config is not None
     sources = read_sources(options.source, problems)
-    pages = parse_pages(sources, config, problems, open_cache(options.source, options.cache))
+    pages = parse_pages(sources, config, problems, caches.pages)
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
     assets = fingerprint(read_static(options.source, problems))
-    files = render_site(site, environment or make_environment(options.source), options.source, problems, assets.names)
+    environment = environment or make_environment(options.source)
+    files = render_site(site, environment, options.source, problems, assets.names, caches.rendered)
     files.update(assets.files)
     files[".nojekyll"] = b""
     files.update(host_files(site, files, assets, problems))
@@ -73,5 +77,8 @@ def render(options: Options, environment: jinja2.Environment | None = None) -> R
 def build(options: Options) -> tuple[Rendered, Written]:
     """Render the site, then swap it into the output folder; the previous output stays if anything fails."""
     check_output_folder(options.output_folder, options.source)
-    rendered = render(options)
-    return rendered, write_output(rendered.files, options.output_folder)
+    caches = open_caches(options.source, options.cache)
+    rendered = render(options, caches=caches)
+    written = write_output(rendered.files, options.output_folder)
+    caches.save()
+    return rendered, written

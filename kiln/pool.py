@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from .cache import PageCache, page_key
+from .cache import PageCache, page_keys
 from .config import Config
 from .content import Page, Source, parse_page
 from .errors import Problems, SiteError
@@ -21,7 +22,7 @@ Parsed = tuple[Page | None, list[SiteError], list[SiteError]]
 
 def parse_pages(sources: list[Source], config: Config, problems: Problems, cache: PageCache) -> list[Page]:
     """Return the pages of all sources, in source order: from the cache where it has them, else parsed."""
-    keys = {source.src_path: page_key(source, config) for source in sources}
+    keys = page_keys(sources, config)
     pages: list[Page] = []
     missing: list[Source] = []
     for source in sources:
@@ -31,16 +32,18 @@ def parse_pages(sources: list[Source], config: Config, problems: Problems, cache
         else:
             pages.append(hit[0])
             problems.warnings.extend(hit[1])
-    for page, warnings in _parse_all(missing, config, problems):
-        cache.put(keys[page.src_path], page, warnings)
+    for parsed, warnings in _parse_all(missing, config, problems):
+        page = dataclasses.replace(parsed, key=keys[parsed.src_path])
+        cache.put(page.key, page, warnings)
         pages.append(page)
-    cache.save()
     order = {source.src_path: position for position, source in enumerate(sources)}
     return sorted(pages, key=lambda page: order[page.src_path])
 
 
 def _parse_all(sources: list[Source], config: Config, problems: Problems) -> list[tuple[Page, list[SiteError]]]:
     """Return each page parsed with its own warnings, using every core when there are many."""
+    if not sources:
+        return []
     workers = min(len(os.sched_getaffinity(0)), len(sources) // (POOL_THRESHOLD // 2) or 1)
     if len(sources) < POOL_THRESHOLD or workers < 2:
         results = [_parse_chunk(sources, config)]

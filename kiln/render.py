@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -13,6 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup as Safe
 
+from .cache import RenderCache, generator_digest
 from .content import Page
 from .errors import Problems
 from .site import Site, Tag
@@ -70,18 +74,78 @@ def render_site(
     source: Path,
     problems: Problems,
     assets: Mapping[str, str] | None = None,
+    cache: RenderCache | None = None,
 ) -> dict[str, bytes]:
-    """Return every rendered file, keyed by its path in the output folder; assets maps static files to fingerprints."""
+    """Return every rendered file, keyed by its path in the output folder; assets maps static files to fingerprints.
+
+    Templates see only the values each output is given (and the site-wide settings), never the whole site,
+    so an output's key covers everything it can show: with a cache, a file whose key is unchanged is not
+    rendered again.
+    """
     urls = Urls(site.config.base_url)
     # globals, not render arguments, so that imported macros see them too
-    environment.globals.update(_helpers(site, urls), site=site, config=site.config, asset=asset_helper(urls, assets))
+    environment.globals.update(
+        _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
+    )
+    common = _common_key(site, source, assets)
+    cache = cache or RenderCache(None)
     files: dict[str, bytes] = {}
     for output in outputs(site):
-        text = _render_one(output, environment, source, problems)
-        if text is not None:
-            files[dest_for(output.url)] = text.encode("utf-8")
+        key = _output_key(common, output)
+        data = cache.get(key)
+        if data is None:
+            text = _render_one(output, environment, source, problems)
+            if text is None:
+                continue
+            data = text.encode("utf-8")
+            cache.put(key, data)
+        files[dest_for(output.url)] = data
     files["robots.txt"] = robots(site, urls).encode("utf-8")
     return files
+
+
+def _common_key(site: Site, source: Path, assets: Mapping[str, str] | None) -> hashlib._Hash:
+    """Return a hash of what every output depends on: templates, settings, assets, the generator."""
+    digest = hashlib.sha256()
+    folder = source / TEMPLATES
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode())
+    return digest
+
+
+def _output_key(common: hashlib._Hash, output: Output) -> str:
+    """Return the key of one output: the common hash plus its template, URL and values."""
+    digest = common.copy()
+    digest.update(repr((output.template, output.url, fingerprint(output.values))).encode())
+    return digest.hexdigest()
+
+
+def fingerprint(value: Any) -> Any:
+    """Return a value reduced to plain data for hashing; a page stands for itself by its key."""
+    kind = type(value)
+    if kind is Page:
+        if not value.key:
+            raise ValueError(f"page {value.src_path} has no key")
+        return value.key
+    if value is None or kind in (str, int, float, bool):
+        return value
+    if kind in (tuple, list):
+        return [fingerprint(item) for item in value]
+    if kind is dt.datetime:
+        return value.isoformat()
+    if kind is dict:
+        return sorted((str(key), fingerprint(item)) for key, item in value.items())
+    if dataclasses.is_dataclass(kind):
+        return (kind.__name__, [fingerprint(getattr(value, name)) for name in _field_names(kind)])
+    raise TypeError(f"cannot fingerprint a {kind.__name__}")
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Return a dataclass's field names."""
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def _render_one(output: Output, environment: jinja2.Environment, source: Path, problems: Problems) -> str | None:
@@ -163,7 +227,17 @@ def outputs(site: Site) -> Iterator[Output]:
             },
         )
     for page in site.all_pages:
-        yield Output(page.url, f"{page.kind}.html", {"page": page, "status": site.status(page)})
+        yield Output(
+            page.url,
+            f"{page.kind}.html",
+            {
+                "page": page,
+                "status": site.status(page),
+                "related": site.related.get(page.url, ()),
+                "program": site.program(page.program),
+                "tags": tuple(dict.fromkeys(site.tag_link(name) for name in page.tags)),
+            },
+        )
     yield Output(
         "/404.html",
         "404.html",
@@ -175,6 +249,9 @@ def outputs(site: Site) -> Iterator[Output]:
         "feed.xml",
         {
             "entries": entries,
+            "categories": {
+                entry.url: tuple(dict.fromkeys(site.tag_link(n).name for n in entry.tags)) for entry in entries
+            },
             "updated": max((entry.updated or entry.date for entry in entries if entry.date), default=EPOCH),
         },
     )
@@ -214,7 +291,6 @@ def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
         "iso": iso,
         "long_date": long_date,
         "status": None,
-        "tag_of": site.tag_of,
     }
 
 

@@ -32,8 +32,8 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.httputil import split_host_and_port
 from tornado.ioloop import IOLoop
-from tornado.netutil import bind_sockets
 
+from .cache import open_caches
 from .config import CONFIG_NAME
 from .errors import BuildFailed, SiteError
 from .pipeline import Options, render
@@ -85,6 +85,7 @@ def serve(options: ServeOptions) -> int:
         )
     )
     preview.rebuild(())
+    preview.persist()
     if options.host in WILDCARD_HOSTS:
         print(
             f"Warning: listening on {options.host or 'every address'}: anyone on your network can see this preview, "
@@ -109,7 +110,7 @@ def _bind(options: ServeOptions) -> tuple[list[socket.socket], int]:
     last = options.port if options.fixed_port or options.port == 0 else options.port + PORTS_TO_TRY - 1
     for port in range(options.port, last + 1):
         try:
-            sockets = bind_sockets(port, address=options.host or None)
+            sockets = _listen(options.host, port)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 continue
@@ -127,6 +128,37 @@ def _bind(options: ServeOptions) -> tuple[list[socket.socket], int]:
         None,
         "another preview may be running; stop it, or choose a free port with --port",
     )
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Return sockets listening on every address of host (all of them or none: a failure closes the others)."""
+    infos = socket.getaddrinfo(host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, protocol, _, address in dict.fromkeys(infos):
+            listener = socket.socket(family, kind, protocol)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if sockets and port == 0:  # the other addresses take the port the first one was given
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            try:
+                listener.bind(address)
+            except OSError as error:
+                listener.close()
+                if error.errno == errno.EADDRNOTAVAIL and len(infos) > 1:
+                    continue  # e.g. ::1 on a machine without IPv6
+                raise
+            sockets.append(listener)
+            listener.listen(128)
+            listener.setblocking(False)
+    except OSError:
+        for listener in sockets:
+            listener.close()
+        raise
+    if not sockets:
+        raise OSError(errno.EADDRNOTAVAIL, "no address to listen on")
+    return sockets
 
 
 def _url_host(host: str) -> str:
@@ -160,6 +192,8 @@ class Preview:
         self.options = options
         self.folder = options.output_folder
         self.environment: jinja2.Environment = make_environment(options.source)
+        self.caches = open_caches(options.source, options.cache)  # kept in memory from one rebuild to the next
+        self.unsaved = False
         self.failure: list[SiteError] = []
         self._shown: list[str] = []  # the problems last printed, so the same ones are not printed again
 
@@ -168,8 +202,9 @@ class Preview:
         started = time.perf_counter()
         try:
             check_output_folder(self.folder, self.options.source)
-            rendered = render(self.options, self.environment)
+            rendered = render(self.options, self.environment, self.caches)
             write_output(rendered.files, self.folder)
+            self.unsaved = True
         except BuildFailed as failure:
             self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])
             return False
@@ -188,6 +223,12 @@ class Preview:
         elif changed:
             print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
         return True
+
+    def persist(self) -> None:
+        """Store the caches after a successful rebuild; called once the browser was told to reload."""
+        if self.unsaved:
+            self.caches.save()
+            self.unsaved = False
 
     def _fail(self, errors: list[SiteError], lines: list[str]) -> None:
         """Remember a failed build and print its problems, unless they are the ones printed last."""
@@ -247,7 +288,7 @@ def _error_item(error: SiteError, source: Path) -> str:
     """Return one error as a list item: place, message, hint and an excerpt of its file, all escaped."""
     where = ""
     if error.path is not None:
-        where = error.path.as_posix() + (f":{error.line}" if error.line is not None else "")
+        where = error.path.as_posix() + (f":{error.line}" if error.line is not None else "") + ":"
     parts = [f'<li><p><span class="where">{html.escape(where)}</span> {html.escape(error.message)}']
     if error.hint:
         parts.append(f'<br><span class="hint">{html.escape(error.hint)}</span>')
@@ -387,6 +428,7 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
+        self.preview.persist()  # after the reload message: storing the cache is not on the editor's clock
 
     def _watch_root(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
         """Watch the source folder itself (not below it) for site.yaml and for folders coming or going."""

@@ -6,16 +6,22 @@ import datetime as dt
 import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import Config
 from .content import Page
 from .errors import Problems
-from .urls import slugify
+from .urls import dest_for, slugify
 
 # URLs the generator makes itself; a content page may not take them.
 RESERVED = ("/", "/articles/", "/programs/", "/tags/", "/404.html", "/feed.xml", "/sitemap.xml", "/robots.txt")
 RESERVED_PREFIXES = ("/tags/", "/static/")
 RELATED_COUNT = 3
+# Device names Windows reserves, with or without an extension: a file so named breaks a checkout or upload there.
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
+)
+WINDOWS_FORBIDDEN = frozenset('<>:"|?*')
 MAX_TAGS_COMPARED = 8  # combinations grow as 2^n; articles rarely carry more tags than this
 
 
@@ -31,6 +37,14 @@ class Tag:
     def url(self) -> str:
         """Return the tag page's site-relative URL."""
         return f"/tags/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class TagLink:
+    """How a page names one of its tags: the usual spelling and the tag page's URL."""
+
+    name: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,11 @@ class Site:
         """Return the Tag a name written in front matter belongs to."""
         slug = slugify(name)
         return next(tag for tag in self.tags if tag.slug == slug)
+
+    def tag_link(self, name: str) -> TagLink:
+        """Return the link to the tag a name written in front matter belongs to."""
+        tag = self.tag_of(name)
+        return TagLink(tag.name, tag.url)
 
     def status(self, page: Page) -> str | None:
         """Return why a page would not be published ('draft', 'scheduled'), or None."""
@@ -94,10 +113,52 @@ def _newest_first(page: Page) -> tuple[float, str]:
     return (-(page.date.timestamp() if page.date else 0.0), page.url)
 
 
+def path_problem(dest: str) -> str | None:
+    """Return why an output file path could leave the output folder or break on another system, or None."""
+    if not dest or dest.startswith("/"):
+        return f"expected a path inside the output folder, got {dest!r}"
+    if "\\" in dest or any(ord(char) < 32 or ord(char) == 127 for char in dest):
+        return f"expected no backslashes or control characters, got {dest!r}"
+    for segment in dest.split("/"):
+        if segment in ("", ".", ".."):
+            return f"expected no empty, '.' or '..' parts, got {dest!r}"
+        if segment.split(".")[0].rstrip(" ").lower() in WINDOWS_RESERVED:
+            return f"expected no name Windows reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9), got {segment!r}"
+        if WINDOWS_FORBIDDEN & set(segment) or segment.endswith((".", " ")):
+            return f'expected no < > : " | ? * and no dot or space at the end of a name, got {segment!r}'
+    return None
+
+
+def check_static_names(files: dict[str, bytes], problems: Problems) -> None:
+    """Record static files whose names some system cannot hold, or that differ from another only by case."""
+    seen: dict[str, str] = {}
+    for name in sorted(files):
+        if problem := path_problem(name):
+            problems.error("static file has a name that cannot be published", Path(name), None, problem)
+        elif (other := seen.setdefault(name.lower(), name)) != name:
+            problems.error(
+                "static file name differs from another only by letter case",
+                Path(name),
+                None,
+                f"expected names that differ in more than case; got {other} too, and on macOS and Windows "
+                "one overwrites the other",
+            )
+
+
+def _check_paths(page: Page, problems: Problems) -> None:
+    """Record a page whose URL or aliases would make a file that leaves the output folder or breaks elsewhere."""
+    if problem := path_problem(dest_for(page.url)):
+        problems.error(f"the URL {page.url} cannot be published", page.src_path, page.lines.get("slug", 1), problem)
+    for alias in page.aliases:
+        if problem := path_problem(dest_for(alias)):
+            problems.error(f"alias {alias} cannot be published", page.src_path, page.lines.get("aliases", 1), problem)
+
+
 def _check_urls(pages: list[Page], problems: Problems) -> None:
     """Record pages that would write the same URL (letter case ignored) or one the generator makes."""
     seen: dict[str, Page] = {}
     for page in sorted(pages, key=lambda p: p.src_path.as_posix()):
+        _check_paths(page, problems)
         key = page.url.lower()
         line = page.lines.get("slug", 1)
         if key in seen:
@@ -149,6 +210,9 @@ def _tags(articles: tuple[Page, ...], problems: Problems) -> tuple[Tag, ...]:
                     article.lines.get("tags", 1),
                     f"expected a word such as 'trust', got {name!r}",
                 )
+                continue
+            if problem := path_problem(f"tags/{slug}/index.html"):
+                problems.error("tag cannot be published", article.src_path, article.lines.get("tags", 1), problem)
                 continue
             if slug not in slugs:  # "Trust" and "trust" on one article count once
                 slugs.add(slug)

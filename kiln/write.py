@@ -73,7 +73,7 @@ def write_output(files: dict[str, bytes], output: Path) -> Written:
                 [
                     SiteError(
                         f"could not write the output: {error.strerror or error}",
-                        Path(error.filename) if error.filename else None,
+                        _failed_file(error.filename, staging, output),
                         None,
                         f"the previous {output.name}/ is unchanged",
                     )
@@ -81,6 +81,16 @@ def write_output(files: dict[str, bytes], output: Path) -> Written:
             ) from error
         shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous build
     return written
+
+
+def _failed_file(filename: object, staging: Path, output: Path) -> Path | None:
+    """Return the file a write failed on, named as it would be in the output folder rather than in staging."""
+    if not isinstance(filename, (str, bytes)) or not filename:
+        return None
+    path = Path(os.fsdecode(filename))
+    if path == staging:
+        return staging.parent  # the folder that refused the staging folder
+    return output / path.relative_to(staging) if path.is_relative_to(staging) else path
 
 
 def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
@@ -100,7 +110,10 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
                 continue
             except OSError:
                 pass  # a file system without hard links: write a copy
-        target.write_bytes(data)
+        try:
+            target.write_bytes(data)
+        except OSError as error:  # a failed write() names no file; say which one it was
+            raise OSError(error.errno, error.strerror, str(target)) from error
         changed += 1
     marker = b"This folder is made by build.py and replaced whole by each build.\n"
     if _same_bytes(output / MARKER, marker):  # linked like any unchanged file, so sync tools see nothing new

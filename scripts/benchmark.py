@@ -152,9 +152,15 @@ def measure(count: int, repeat: int, workdir: Path, seed: int) -> dict[str, obje
             runs["one_change"].append(timed_build(source, output)[0])
             peak = max(peak, memory)
         medians = {name: statistics.median(values) for name, values in runs.items()}
-        return {"articles": count, "repeat": repeat, "cpus": os.cpu_count(), "median_seconds": medians,
-                "runs_seconds": runs, "peak_memory_mb": round(peak, 1),
-                "cold_over_floor": round(medians["cold"] / medians["floor"], 3)}
+        return {
+            "articles": count,
+            "repeat": repeat,
+            "cpus": os.cpu_count(),
+            "median_seconds": medians,
+            "runs_seconds": runs,
+            "peak_memory_mb": round(peak, 1),
+            "cold_over_floor": round(medians["cold"] / medians["floor"], 3),
+        }
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -170,12 +176,16 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args()
     results = [measure(count, args.repeat, args.workdir, args.seed) for count in args.articles]
-    print(f"{'articles':>8} {'floor s':>8} {'cold s':>8} {'cold/floor':>10} {'warm s':>8} {'1 change s':>10} {'peak MB':>8}")
+    print(
+        f"{'articles':>8} {'floor s':>8} {'cold s':>8} {'cold/floor':>10} {'warm s':>8} {'1 change s':>10} {'peak MB':>8}"
+    )
     for result in results:
         m = result["median_seconds"]
         assert isinstance(m, dict)
-        print(f"{result['articles']:>8} {m['floor']:>8.3f} {m['cold']:>8.3f} {result['cold_over_floor']:>10.2f} "
-              f"{m['warm']:>8.3f} {m['one_change']:>10.3f} {result['peak_memory_mb']:>8}")
+        print(
+            f"{result['articles']:>8} {m['floor']:>8.3f} {m['cold']:>8.3f} {result['cold_over_floor']:>10.2f} "
+            f"{m['warm']:>8.3f} {m['one_change']:>10.3f} {result['peak_memory_mb']:>8}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -231,6 +231,16 @@ class Tab:
     outside: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
 
+    def note_status(self, status: int, url: str) -> None:
+        """Record an answer with an error status."""
+        if status >= 400:
+            self.problems.append(f"{status}: {url}")
+
+    def note_request(self, resource_type: str, url: str) -> None:
+        """Record a request for a script."""
+        if resource_type == "script":
+            self.scripts.append(url)
+
 
 @pytest.fixture
 def open_tab(browser: Any, served: Served) -> Iterator[Any]:
@@ -260,11 +270,8 @@ def open_tab(browser: Any, served: Served) -> Iterator[Any]:
         tab.page.on("console", lambda message: tab.problems.append(f"console {message.type}: {message.text}"))
         tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
         tab.page.on("requestfailed", lambda request: tab.problems.append(f"failed: {request.url}"))
-        tab.page.on(
-            "response",
-            lambda response: response.status >= 400 and tab.problems.append(f"{response.status}: {response.url}"),
-        )
-        tab.page.on("request", lambda request: request.resource_type == "script" and tab.scripts.append(request.url))
+        tab.page.on("response", lambda response: tab.note_status(response.status, response.url))
+        tab.page.on("request", lambda request: tab.note_request(request.resource_type, request.url))
         return tab
 
     yield open_page
@@ -313,7 +320,9 @@ def test_every_page_loads_cleanly_without_javascript(open_tab: Any, served: Serv
     assert tab.scripts == []
 
 
-def test_a_missing_page_answers_with_the_404_page_that_links_home_and_to_articles(open_tab: Any, served: Served) -> None:
+def test_a_missing_page_answers_with_the_404_page_that_links_home_and_to_articles(
+    open_tab: Any, served: Served
+) -> None:
     """The 404 page offers a way home and to the articles, and both links work."""
     tab = open_tab()
     response = tab.page.goto(served.base + "/no/such/page/")
@@ -359,8 +368,7 @@ def test_signup_button_goes_to_the_form_with_utm_parameters(open_tab: Any, serve
     assert box["width"] >= 44 and box["height"] >= 44
     assert "signup form" in tab.page.locator("#" + button.get_attribute("aria-describedby")).inner_text()
     button.click()
-    tab.page.wait_for_timeout(1500); print("URL", tab.page.url, tab.outside, tab.problems)
-    tab.page.wait_for_url("https://**")
+    tab.page.wait_for_url(lambda url: url.startswith("https://forms."))
     landed = urlsplit(tab.page.url)
     form = urlsplit(served.config["signup_url"])
     assert (landed.scheme, landed.netloc, landed.path) == (form.scheme, form.netloc, form.path)
@@ -378,7 +386,7 @@ def test_a_form_with_its_own_query_keeps_it(open_tab: Any, served: Served) -> No
     tab = open_tab()
     tab.page.goto(served.base + "/programs/evening-skills-group/")
     tab.page.locator("a.button").first.click()
-    tab.page.wait_for_url("https://signup.example.net/**")
+    tab.page.wait_for_url(lambda url: url.startswith("https://signup.example.net/"))
     query = parse_qs(urlsplit(tab.page.url).query)
     assert query["ref"] == ["site"]
     assert query["utm_campaign"] == ["evening-skills-group"]
@@ -416,7 +424,7 @@ def test_nothing_overflows_on_a_phone(open_tab: Any, served: Served, width: int)
 
 
 def test_body_text_is_large_airy_and_of_a_comfortable_measure(open_tab: Any, served: Served) -> None:
-    """Body text is at least 16 px, line height about 1.6, and 60 to 80 characters a line on a wide screen."""
+    """Body text is at least 16 px, line height about 1.6, and 60 to 75 characters a line on a wide screen."""
     tab = open_tab(width=1280)
     tab.page.goto(served.url("article"))
     size, line_height, per_line = tab.page.evaluate(
@@ -432,7 +440,7 @@ def test_body_text_is_large_airy_and_of_a_comfortable_measure(open_tab: Any, ser
     )
     assert size >= 16
     assert 1.5 <= line_height <= 1.7
-    assert 60 <= per_line <= 80
+    assert 60 <= per_line <= 75
 
 
 def test_dark_mode_changes_the_colours(open_tab: Any, served: Served) -> None:
@@ -494,8 +502,8 @@ def test_screenshots_of_each_page_type(open_tab: Any, served: Served) -> None:
 def test_the_article_fits_the_first_round_trip(served: Served) -> None:
     """HTML plus CSS of an article page, gzip-compressed, is at most 14 KB, and no page loads a script."""
     article = served.folder / served.pages["article"].lstrip("/") / "index.html"
-    stylesheets = [link["href"] for link in BeautifulSoup(article.read_text("utf-8"), "html.parser")("link")]
-    css = [served.folder / href.lstrip("/") for href in stylesheets if href.endswith(".css")]
+    links = BeautifulSoup(article.read_text("utf-8"), "html.parser")("link", rel="stylesheet")
+    css = [served.folder / str(link["href"]).lstrip("/") for link in links]
     assert len(css) == 1
     size = sum(len(gzip.compress(path.read_bytes(), 9)) for path in [article, *css])
     assert size <= ARTICLE_BUDGET

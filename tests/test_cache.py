@@ -14,6 +14,7 @@ from kiln.cache import CACHE_FOLDER
 Site = Callable[..., Path]
 Build = Callable[..., Run]
 CACHE_FILE = Path(CACHE_FOLDER) / "pages.json"
+NEW_ARTICLE = "---\ntitle: New\ndate: 2026-02-01\n---\nHi\n"
 
 
 def sources() -> dict[str, str]:
@@ -77,7 +78,10 @@ def test_warm_build_reuses_the_cache_instead_of_parsing(
         ("static file", lambda s: _append(s / "static/style.css", "\nbody { color: red; }\n")),
         ("deleted article", lambda s: (s / "content/articles/post-5.md").unlink()),
         ("renamed article", lambda s: (s / "content/articles/post-1.md").rename(s / "content/articles/first.md")),
-        ("new article", lambda s: _append(s / "content/articles/new.md", "---\ntitle: New\ndate: 2026-02-01\n---\nHi\n")),
+        (
+            "new article",
+            lambda s: _append(s / "content/articles/new.md", NEW_ARTICLE),
+        ),
     ],
     ids=lambda change: change[0],
 )
@@ -141,3 +145,61 @@ def _replace(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def rendered_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the URL of every output that is rendered by Jinja (not taken from the cache) from now on."""
+    import kiln.render
+
+    seen: list[str] = []
+    original = kiln.render._render_one
+
+    def recording(output: kiln.render.Output, *args: object) -> str | None:
+        seen.append(output.url)
+        return original(output, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kiln.render, "_render_one", recording)
+    return seen
+
+
+def test_a_warm_build_renders_nothing(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    assert build(source).code == 0
+    assert seen == []
+
+
+def test_an_edited_article_rerenders_exactly_the_pages_that_show_it(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import soup
+
+    source = site(sources())
+    assert build(source).code == 0
+    showing_it = {
+        "/" + page.relative_to(source / "site").parent.as_posix() + "/"
+        for page in (source / "site/articles").rglob("index.html")
+        if any(a["href"] == "/articles/post-3/" for a in soup(page).select(".related a"))
+    }
+    assert showing_it  # post-3 shares tags with the others, so some list it as related
+    seen = rendered_urls(monkeypatch)
+    _append(source / "content/articles/post-3.md", "\nOne more sentence.\n")
+    assert build(source).code == 0
+    # the sitemap shows URLs and dates only, which a body edit leaves as they were; /tags/ lists tag members
+    expected = {"/articles/post-3/", "/", "/articles/", "/tags/", "/tags/trust/", "/tags/couples/", "/feed.xml"}
+    assert set(seen) == expected | showing_it
+    assert len(seen) == len(set(seen))
+
+
+def test_an_edited_template_rerenders_the_pages_using_it_and_matches_a_clean_build(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    _replace(source / "templates/program.html", "<h1>", '<h1 class="renamed">')
+    assert build(source).code == 0
+    assert "/programs/p/" in seen
+    monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)

@@ -96,7 +96,7 @@ def test_new_reports_a_broken_site_yaml(capsys: pytest.CaptureFixture[str], site
     source = site({"site.yaml": "title: [unclosed\n"})
     result = new(capsys, source, "article", "Trust")
     assert result.code == 1
-    assert result.err.splitlines()[0].startswith("site.yaml:2: YAML does not parse")
+    assert result.err.splitlines()[0].startswith("site.yaml:1: YAML does not parse")
     assert result.err.splitlines()[-1] == "Nothing was created: 1 error."
 
 

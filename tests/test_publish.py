@@ -298,10 +298,9 @@ def test_a_published_build_lets_search_engines_in(site: Site, build: Build) -> N
     source = site(FILES)
     build(source)
     output = source / "site"
-    indexed = [page for page in html_files(output) if not soup(page).select('meta[name="robots"]')]
-    assert sorted(page.relative_to(output).as_posix() for page in set(html_files(output)) - set(indexed)) == [
-        "404.html"
-    ]
+    # 404.html carries no noindex either: hosts send it with status 404, which keeps it out of search results,
+    # and Lighthouse's SEO audit marks a noindex page down (issue 4 asks 100 on the 404 page too)
+    assert [page for page in html_files(output) if soup(page).select('meta[name="robots"]')] == []
     assert "Allow: /" in (output / "robots.txt").read_text()
 
 

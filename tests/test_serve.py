@@ -108,6 +108,13 @@ async def listen(port: int, origin: str | None = None) -> WebSocketClientConnect
     return socket_
 
 
+async def close(socket_: WebSocketClientConnection) -> None:
+    """Close a websocket and wait until its connection is gone, so no socket is left open."""
+    socket_.close()
+    while await asyncio.wait_for(socket_.read_message(), WAIT) is not None:
+        pass
+
+
 def reload_after(port: int, change: Callable[[], None]) -> dict[str, object]:
     """Make a change while a browser listens; return the reload message it gets."""
 
@@ -122,7 +129,7 @@ def reload_after(port: int, change: Callable[[], None]) -> dict[str, object]:
                 if data["command"] == "reload":
                     return data
         finally:
-            socket_.close()
+            await close(socket_)
 
     return asyncio.run(run())
 
@@ -210,7 +217,7 @@ def test_a_build_error_is_shown_in_the_browser_until_fixed(served: Callable[...,
     server = served({"content/articles/one.md": ARTICLE.format(title="One", day=1)})
     path = tmp_path / "src/content/articles/one.md"
     good = path.read_text()
-    broken = "---\ntitle: One\ndate: tomorrow\ntags: [trust]\n---\n<script>alert('x')</script>\n"
+    broken = "---\ntitle: One <script>alert('x')</script>\ndate: tomorrow\ntags: [trust]\n---\nText.\n"
     reload_after(server.port, lambda: path.write_text(broken))
     status, body = http(server.port, "/articles/one/")
     assert status == 500
@@ -240,7 +247,7 @@ def test_a_broken_site_at_start_still_serves_the_error(served: Callable[..., Ser
     server = served({"content/articles/one.md": "---\ntitle: One\n---\nNo date.\n"})
     status, body = http(server.port, "/")
     assert status == 500
-    assert "content/articles/one.md:1: `date` is required" in BeautifulSoup(body, "html.parser").get_text(" ")
+    assert "content/articles/one.md:1: `date` is required" in BeautifulSoup(body, "html.parser").get_text()
 
 
 @pytest.mark.parametrize(
@@ -276,9 +283,8 @@ def test_the_websocket_refuses_other_origins(served: Callable[..., Served]) -> N
     server = served({})
 
     async def connect(origin: str) -> None:
-        (
-            await websocket_connect(HTTPRequest(f"ws://127.0.0.1:{server.port}/livereload", headers={"Origin": origin}))
-        ).close()
+        request = HTTPRequest(f"ws://127.0.0.1:{server.port}/livereload", headers={"Origin": origin})
+        await close(await websocket_connect(request))
 
     with pytest.raises(HTTPClientError) as refused:
         asyncio.run(connect("http://attacker.example"))

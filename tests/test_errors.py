@@ -1,0 +1,204 @@
+"""Errors that explain themselves: one `path:line: what is wrong (expected …, got …)` line each, exit code 1,
+every error of the build listed, and the previous site/ left byte for byte as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ARTICLE, CONFIG, PROGRAM, Run, snapshot, soup
+
+GOOD = {
+    "content/articles/good.md": ARTICLE.format(title="Good", day=1),
+    "content/programs/group.md": PROGRAM,
+}
+DATE_HINT = "expected a date such as 2026-11-27, 2026-11-27 18:30 or 2026-11-27T18:30:00+01:00"
+YAML_HINT = "expected `key: value` lines, with quotes around values that contain ': ' or start with a symbol"
+X = "content/articles/x.md"
+
+
+def break_site(
+    site: Callable[..., Path], build: Callable[..., Run], broken: dict[str, str | bytes]
+) -> tuple[Run, Path, dict[str, bytes]]:
+    """Build a good site, then break files and build again; return the second run, the source, site/ before."""
+    source = site(GOOD)
+    first = build(source)
+    assert first.code == 0, first.err
+    before = snapshot(source / "site")
+    for name, text in broken.items():
+        path = source / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    return build(source), source, before
+
+
+CASES = {
+    "yaml-does-not-parse": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\ntags: [a, b\n---\nText.\n"},
+        f"{X}:4: YAML does not parse: did not find expected ',' or ']' ({YAML_HINT}, got 'tags: [a, b')",
+    ),
+    "yaml-line-counted-in-the-file": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nsummary: a: b\n---\nText.\n"},
+        f"{X}:4: YAML does not parse: mapping values are not allowed in this context ({YAML_HINT}, "
+        "got 'summary: a: b')",
+    ),
+    "front-matter-not-a-mapping": (
+        {X: "---\n- title\n- date\n---\nText.\n"},
+        f"{X}:2: front matter is not a mapping (expected `key: value` lines, got a list)",
+    ),
+    "front-matter-never-ends": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\n\nText.\n"},
+        f"{X}:1: front matter never ends (expected a closing --- line after the front matter, got the end of the file)",
+    ),
+    "missing-required-field": (
+        {X: "---\ndate: 2026-01-01\n---\nText.\n"},
+        f"{X}:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+    ),
+    "date-of-tomorrow": (
+        {X: "---\ntitle: X\ndate: tomorrow\n---\nText.\n"},
+        f"{X}:3: `date` is not a date ({DATE_HINT}, got 'tomorrow')",
+    ),
+    "tags-a-number": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\ntags: 5\n---\nText.\n"},
+        f"{X}:4: `tags` must be a list of texts (expected a list such as [relationships, trust], got 5)",
+    ),
+    "draft-maybe": (
+        {X: '---\ntitle: X\ndate: 2026-01-01\ndraft: "maybe"\n---\nText.\n'},
+        f"{X}:4: `draft` must be true or false (expected true or false, got 'maybe')",
+    ),
+    "empty-file": (
+        {X: ""},
+        f"{X}:1: file is empty (expected front matter between --- lines, then the text, got an empty file)",
+    ),
+    "not-utf-8": (
+        {X: b"---\ntitle: X\ndate: 2026-01-01\n---\nCaf\xe9 au lait.\n"},
+        f"{X}:5: file is not UTF-8 text (expected UTF-8, got byte 0xe9 at byte offset 37; save the file as UTF-8)",
+    ),
+    "slug-with-slash": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: trust/part-two\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug is one URL segment and may not contain slashes; "
+        "expected something like 'trust-part-two', got 'trust/part-two')",
+    ),
+    "slug-with-dots": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: trust..two\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug may not contain '..'; expected something like 'trust-two', "
+        "got 'trust..two')",
+    ),
+    "slug-with-spaces": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: trust and time\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug may not contain spaces; expected something like 'trust-and-time', "
+        "got 'trust and time')",
+    ),
+    "slug-with-upper-case": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: Trust-Time\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug must be lower case; expected something like 'trust-time', "
+        "got 'Trust-Time')",
+    ),
+    "program-that-does-not-exist": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
+        f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",
+    ),
+    "template-does-not-parse": (
+        {"templates/list.html": '{% extends "base.html" %}\n{% block main %}\n{% if %}\n{% endblock %}\n'},
+        "templates/list.html:3: template does not parse: Expected an expression, got 'end of statement block'",
+    ),
+    "site-yaml-does-not-parse": (
+        {"site.yaml": CONFIG.replace("title: Test Site", "title: [Test Site")},
+        f"site.yaml:1: YAML does not parse: did not find expected ',' or ']' ({YAML_HINT}, got 'title: [Test Site')",
+    ),
+    "site-yaml-not-a-mapping": (
+        {"site.yaml": "- title\n- organisation\n"},
+        "site.yaml:1: site.yaml is not a mapping (expected `key: value` lines, got a list)",
+    ),
+    "site-yaml-misses-a-required-key": (
+        {"site.yaml": CONFIG.replace("organisation: Test Org\n", "")},
+        "site.yaml:1: `organisation` is required (expected a line such as `organisation: Our organisation`, got none)",
+    ),
+    "base-url-not-absolute": (
+        {"site.yaml": CONFIG.replace("https://example.org/", "example.org")},
+        "site.yaml:4: base URL is not an absolute http(s) URL "
+        "(expected something like https://example.org/ or https://example.org/trust/, got 'example.org')",
+    ),
+    "base-url-not-http": (
+        {"site.yaml": CONFIG.replace("https://example.org/", "ftp://example.org/")},
+        "site.yaml:4: base URL is not an absolute http(s) URL "
+        "(expected something like https://example.org/ or https://example.org/trust/, got 'ftp://example.org/')",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_error_is_one_exact_line_and_site_is_unchanged(
+    site: Callable[..., Path], build: Callable[..., Run], case: str
+) -> None:
+    broken, expected = CASES[case]
+    result, source, before = break_site(site, build, broken)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        expected,
+        "Build failed with 1 error; the previous output was left as it was.",
+    ]
+    assert snapshot(source / "site") == before
+
+
+def test_a_template_using_a_name_that_does_not_exist(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    template = (
+        '{% extends "base.html" %}\n{% block main %}\n<h1>{{ page.title }}</h1>\n{{ page.subtitle }}\n{% endblock %}\n'
+    )
+    result, source, before = break_site(site, build, {"templates/article.html": template})
+    assert result.code == 1
+    [line, summary] = result.err.splitlines()
+    assert line.startswith("templates/article.html:4: template uses something that does not exist: ")
+    assert "subtitle" in line
+    assert summary == "Build failed with 1 error; the previous output was left as it was."
+    assert snapshot(source / "site") == before
+
+
+def test_a_relative_source_still_names_the_template_and_line(
+    site: Callable[..., Path], build: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = '{% extends "base.html" %}\n{% block main %}\n{{ nope }}\n{% endblock %}\n'
+    source = site({**GOOD, "templates/article.html": template})
+    monkeypatch.chdir(source.parent)
+    result = build(Path(source.name))
+    assert result.code == 1
+    assert result.err.splitlines()[0].startswith(
+        "templates/article.html:3: template uses something that does not exist"
+    )
+
+
+def test_every_error_of_a_build_is_reported(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    broken = {
+        "content/articles/a.md": "---\ntitle: A\ndate: tomorrow\ntags: 5\n---\nText.\n",
+        "content/articles/b.md": "",
+        "content/articles/c.md": "---\ndate: 2026-01-01\nprogram: nope\n---\nText.\n",
+    }
+    result, source, before = break_site(site, build, broken)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"content/articles/a.md:3: `date` is not a date ({DATE_HINT}, got 'tomorrow')",
+        "content/articles/a.md:4: `tags` must be a list of texts (expected a list such as [relationships, trust], "
+        "got 5)",
+        "content/articles/b.md:1: file is empty (expected front matter between --- lines, then the text, "
+        "got an empty file)",
+        "content/articles/c.md:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+        "Build failed with 4 errors; the previous output was left as it was.",
+    ]
+    assert snapshot(source / "site") == before
+
+
+def test_a_byte_order_mark_and_crlf_line_endings_are_accepted(
+    site: Callable[..., Path], build: Callable[..., Run]
+) -> None:
+    text = "---\r\ntitle: Windows\r\ndate: 2026-01-03\r\ntags: [trust]\r\n---\r\nSaved on Windows.\r\n"
+    source = site({**GOOD, "content/articles/windows.md": "\ufeff".encode() + text.encode()})
+    result = build(source)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    page = soup(source / "site/articles/windows/index.html")
+    assert page.h1 is not None and page.h1.get_text() == "Windows"
+    assert "Saved on Windows." in page.get_text()

@@ -1,0 +1,168 @@
+"""Property-based tests: random front matter, markdown and file names through loading and rendering.
+
+The only outcomes allowed are a rendered site (whose output paths stay inside site/ and whose feed and sitemap
+are well-formed XML) or BuildFailed with content errors; any other exception fails. The default budget is small;
+`KILN_FUZZ=long python3 -m pytest tests/test_fuzz.py` runs a long one (see README, "Security").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import string
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CONFIG, NOW, lay_out
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiln.errors import BuildFailed
+from kiln.pipeline import Options, render
+from kiln.site import path_problem
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile("long", parent=settings.get_profile("default"), max_examples=3000)
+FUZZ = settings.get_profile(os.environ.get("KILN_FUZZ", "default"))
+
+SECTIONS = ("articles", "programs", "pages")
+KEYS = (
+    *("title", "description", "draft", "slug", "aliases", "date", "updated", "author", "tags", "image", "program"),
+    *("signup_url", "duration_weeks", "schedule", "format", "price", "next_start", "skills", "steps"),
+    *("facilitator", "unknown"),
+)
+MARKDOWN_PIECES = (
+    *("#", "## ", "*", "_", "**", "[", "]", "(", ")", "![", "<", ">", "> ", "`", "```", "~~~", "- ", "1. ", "|"),
+    *("|---|", ":", "[^1]", "[^1]: ", "*[", "{: ", "}", "#id", ".class", "&", "&amp;", "&#", ";", "\\", "\n"),
+    *("\n\n", "    ", "\t", "---", "...", "<script>", "</script>", "<a href=", "javascript:", "data:", "onclick="),
+    *('"', "'", "/", "//", "https://x.test/", "mailto:a@b", "[TOC]", "<div>", "</div>", "<!--", "-->", "\r"),
+)
+# Values as YAML would give them, plus the shapes editors get wrong: lists, mappings, dates, nothing.
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=40)
+    | st.sampled_from(["2026-01-05", "2026-13-45", "https://x.test/a", "/static/x.png", "javascript:x", "../x", "CON"])
+    | st.dates(min_value=dt.date(1, 1, 1))
+    | st.datetimes(timezones=st.none() | st.just(dt.UTC))
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+)
+front_matters = st.one_of(
+    st.dictionaries(st.sampled_from(KEYS), values, max_size=10).map(
+        lambda data: yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    ),
+    st.text(max_size=200),  # anything at all, YAML or not
+)
+markdowns = st.lists(st.sampled_from(MARKDOWN_PIECES) | st.text(max_size=12), max_size=60).map("".join)
+file_names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00") | st.sampled_from(string.ascii_letters),
+    min_size=1,
+    max_size=40,
+).filter(lambda name: name not in (".", ".."))
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Return a source folder with the repo's theme, reused by every example (each writes its own content/)."""
+    yield lay_out(tmp_path_factory.mktemp("fuzz") / "src", {})
+
+
+def write_content(source: Path, files: dict[str, bytes]) -> None:
+    """Replace the source's content/ folder with these files."""
+    shutil.rmtree(source / "content", ignore_errors=True)
+    for name, data in files.items():
+        path = source / "content" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def assert_built_or_refused(source: Path) -> None:
+    """Render the source: a site that holds together, or BuildFailed with at least one error."""
+    try:
+        rendered = render(Options(source=source, now=NOW, cache=False))
+    except BuildFailed as failure:
+        assert failure.errors
+        assert all(error.message for error in failure.errors)
+        return
+    for name in rendered.files:
+        assert path_problem(name) is None, name
+    ElementTree.fromstring(rendered.files["feed.xml"])
+    ElementTree.fromstring(rendered.files["sitemap.xml"])
+
+
+def page(front: str, body: str) -> bytes:
+    """Return a content file's bytes; text a random strategy made may hold lone surrogates, kept as bad bytes."""
+    return f"---\n{front}\n---\n{body}".encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(front=front_matters, body=markdowns, section=st.sampled_from(SECTIONS))
+def test_random_front_matter_and_markdown(source: Path, front: str, body: str, section: str) -> None:
+    write_content(source, {f"{section}/page.md": page(front, body)})
+    assert_built_or_refused(source)
+
+
+@FUZZ
+@given(
+    files=st.dictionaries(
+        st.tuples(st.sampled_from(SECTIONS), st.lists(file_names, max_size=2), file_names).map(
+            lambda parts: "/".join((parts[0], *parts[1], parts[2] + ".md"))
+        ),
+        st.tuples(front_matters, markdowns),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_random_file_names_and_pages(source: Path, files: dict[str, tuple[str, str]]) -> None:
+    write_content(source, {name: page(*parts) for name, parts in files.items()})
+    assert_built_or_refused(source)
+
+
+@FUZZ
+@given(
+    title=st.text(max_size=60),
+    tags=st.lists(st.text(max_size=15), max_size=4),
+    slug=st.none() | st.text(max_size=20),
+    aliases=st.lists(st.text(max_size=20).map(lambda text: "/" + text), max_size=3),
+    body=markdowns,
+)
+def test_random_values_of_a_well_formed_article(
+    source: Path, title: str, tags: list[str], slug: str | None, aliases: list[str], body: str
+) -> None:
+    data: dict[str, Any] = {"title": title, "date": "2026-01-05", "tags": tags, "aliases": aliases}
+    if slug is not None:
+        data["slug"] = slug
+    front = yaml.safe_dump(data, allow_unicode=True)
+    write_content(source, {"articles/x.md": page(front, body), "programs/p.md": page("title: P", "Join.")})
+    assert_built_or_refused(source)
+
+
+@FUZZ
+@given(settings_text=st.dictionaries(st.sampled_from(("title", "description", "disclaimer", "language")), values))
+def test_random_site_settings(source: Path, settings_text: dict[str, Any]) -> None:
+    config = yaml.safe_load(CONFIG)
+    config.update(settings_text)
+    (source / "site.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    try:
+        write_content(source, {"articles/x.md": page("title: T\ndate: 2026-01-05\ntags: [a]", "Text.")})
+        assert_built_or_refused(source)
+    finally:
+        (source / "site.yaml").write_text(CONFIG, encoding="utf-8")
