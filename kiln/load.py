@@ -86,7 +86,9 @@ def _files(folder: Path, source: Path, problems: Problems, deep: bool) -> list[P
         ]
         for name in sorted(names):
             path = Path(parent) / name
-            if not name.startswith(".") and path.is_file() and _inside(path, root, source, problems):
+            # the folder is inside already, so only a file that is itself a link can lead out
+            outside = path.is_symlink() and not _inside(path, root, source, problems)
+            if not name.startswith(".") and path.is_file() and not outside:
                 found.append(path)
     return found
 

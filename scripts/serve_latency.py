@@ -58,7 +58,8 @@ def main() -> int:
             server.wait(timeout=10)
     times.sort()
     print(
-        f"save-to-reload over {len(times)} saves of {args.file} ({args.articles} extra articles): median {statistics.median(times):.1f} ms, "
+        f"save-to-reload over {len(times)} saves of {args.file} ({args.articles} extra articles): "
+        f"median {statistics.median(times):.1f} ms, "
         f"p90 {times[int(len(times) * 0.9) - 1]:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms"
     )
     return 0

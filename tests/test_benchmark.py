@@ -1,0 +1,53 @@
+"""The benchmark script runs end to end on a tiny corpus (its figures are not asserted: they are not tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts/benchmark.py"),
+            "--articles",
+            "4",
+            "--repeat",
+            "1",
+            "--workdir",
+            str(tmp_path),
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert header.split()[:3] == ["articles", "floor", "s"] and row.split()[0] == "4"
+    [result] = json.loads(report.read_text())
+    assert set(result["median_seconds"]) == {"floor", "cold", "warm", "one_change"}
+    assert all(value > 0 for value in result["median_seconds"].values())
+    assert result["peak_memory_mb"] > 0
+    assert list(tmp_path.iterdir()) == [report]  # the corpus is removed afterwards
+
+
+def test_benchmark_corpus_is_deterministic() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import random
+
+    from benchmark import article
+
+    first = [article(n, random.Random(7)) for n in range(1, 4)]
+    second = [article(n, random.Random(7)) for n in range(1, 4)]
+    assert first == second
+    words = len(first[0].split("---\n", 2)[2].split())
+    assert 700 <= words <= 1100, words
