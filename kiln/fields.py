@@ -106,13 +106,19 @@ def _error_place(text: str, error: yaml.MarkedYAMLError) -> tuple[int, str]:
 def _too_deep(text: str) -> int | None:
     """Return the 0-based line where YAML nests deeper than MAX_DEPTH, or None; libyaml's composer would crash."""
     depth = 0
-    for event in yaml.parse(text, Loader=SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return event.start_mark.line if event.start_mark else 0
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line if event.start_mark else 0
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as error:
+        # PyYAML 6.0.4 and later stop at a depth of their own; report it the same way
+        if "nesting depth" in str(error.problem) and error.problem_mark is not None:
+            return error.problem_mark.line
+        raise
     return None
 
 
