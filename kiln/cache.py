@@ -2,8 +2,11 @@
 
 Each entry is keyed by a hash of the file's bytes, its path, the site settings and the generator itself
 (its source code and the Markdown library's version), so any change to what a page's parsing depends on
-misses. The file is JSON, never pickle: a cache restored from elsewhere is data that is checked, not code
-that is run. Anything unreadable, of another format or of another generator is ignored and rebuilt.
+misses. The file is data, never pickle: a cache restored from elsewhere is data that is checked, not code
+that is run. It holds a JSON header with each page's fields (every value checked against the field's type
+when read) and the pages' HTML bodies as one block of UTF-8 after it, the whole checksummed: JSON-decoding
+megabytes of escaped HTML was most of a warm build's time. Anything unreadable, of another format or of another
+generator is ignored and rebuilt.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .content import Page, Skill, Source
+from .content import Page, Source
 from .errors import SiteError
-from .markup import Heading
+from .load import SourceMemo
 
 CACHE_FOLDER = ".kiln-cache"
-FORMAT = 1
-_CLASSES: dict[str, Any] = {"Heading": Heading, "Skill": Skill}
+PAGES_FILE = "pages.bin"
+FORMAT = 2
+MAGIC = b"kiln-pages\n"
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +46,7 @@ class PageCache:
     used: set[str] = dataclasses.field(default_factory=set)
     changed: bool = False
     decoded: dict[str, tuple[Page, list[SiteError]]] = dataclasses.field(default_factory=dict)
+    keys: dict[tuple[str, Source], str] = dataclasses.field(default_factory=dict)  # see page_keys
 
     def get(self, key: str) -> tuple[Page, list[SiteError]] | None:
         """Return the cached page and warnings for a key, or None (also when the entry does not decode)."""
@@ -52,7 +57,7 @@ class PageCache:
         if entry is None:
             return None
         try:
-            page = decode_page(entry["page"])
+            page = decode_page(entry["page"], entry["body"])
             warnings = [SiteError(w["message"], _path(w["path"]), w["line"], w["hint"]) for w in entry["warnings"]]
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
@@ -64,7 +69,7 @@ class PageCache:
 
     def put(self, key: str, page: Page, warnings: list[SiteError]) -> None:
         """Remember a freshly parsed page and the warnings it gave."""
-        self.entries[key] = {"page": encode(page), "warnings": [_warning(w) for w in warnings]}
+        self.entries[key] = {"page": encode_page(page), "body": page.body, "warnings": [_warning(w) for w in warnings]}
         self.decoded[key] = (page, warnings)
         self.used.add(key)
         self.changed = True
@@ -75,18 +80,61 @@ class PageCache:
         if self.path is None or (not self.changed and self.used == set(self.entries)):
             return
         self.changed = False
-        data = {
-            "format": FORMAT,
-            "generator": generator_digest(),
-            "entries": {key: self.entries[key] for key in sorted(self.used)},
-        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+            with temporary.open("wb") as handle:
+                handle.writelines(_pack_parts({key: self.entries[key] for key in sorted(self.used)}))
             temporary.replace(self.path)
+            (self.path.parent / "pages.json").unlink(missing_ok=True)  # the first format's file
         except OSError as error:
             log.debug("build cache not saved: %s", error)
+
+
+def pack_pages(entries: dict[str, dict[str, Any]]) -> bytes:
+    """Return the cache file's bytes: magic, checksum, then a JSON header and the bodies' UTF-8 after it."""
+    return b"".join(_pack_parts(entries))
+
+
+def _pack_parts(entries: dict[str, dict[str, Any]]) -> list[bytes]:
+    """Return the cache file's bytes in parts, to be written without joining megabytes first."""
+    bodies: list[bytes] = []
+    packed: dict[str, Any] = {}
+    offset = 0
+    for key, entry in entries.items():
+        body = entry["body"]
+        data = body.encode("utf-8") if isinstance(body, str) else b""
+        packed[key] = {"page": entry["page"], "body": [offset, len(data)], "warnings": entry["warnings"]}
+        bodies.append(data)
+        offset += len(data)
+    header = {"format": FORMAT, "generator": generator_digest(), "entries": packed}
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    parts = [len(head).to_bytes(8, "big"), head, *bodies]
+    checksum = hashlib.sha256()
+    for part in parts:
+        checksum.update(part)
+    return [MAGIC, checksum.digest(), *parts]
+
+
+def unpack_pages(data: bytes) -> dict[str, dict[str, Any]]:
+    """Return the entries of a cache file, each body as text; raise ValueError for anything damaged or foreign."""
+    if not data.startswith(MAGIC):
+        raise ValueError("not a page cache")
+    checksum, rest = data[len(MAGIC) : len(MAGIC) + 32], memoryview(data)[len(MAGIC) + 32 :]
+    if hashlib.sha256(rest).digest() != checksum:
+        raise ValueError("damaged page cache")
+    size = int.from_bytes(rest[:8], "big")
+    header = json.loads(bytes(rest[8 : 8 + size]))
+    if header["format"] != FORMAT or header["generator"] != generator_digest():
+        raise ValueError("a page cache of another format or generator")
+    blob = rest[8 + size :]
+    entries: dict[str, dict[str, Any]] = header["entries"]
+    for entry in entries.values():
+        start, length = entry["body"]
+        if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > len(blob):
+            raise ValueError("a body outside the page cache")
+        entry["body"] = str(blob[start : start + length], "utf-8")
+    return entries
 
 
 @dataclasses.dataclass
@@ -149,6 +197,7 @@ class Caches:
 
     pages: PageCache
     rendered: RenderCache
+    sources: SourceMemo | None = None  # serve's: content files unchanged since the last rebuild are not read again
 
     def start(self) -> None:
         """Begin a build: nothing is in use yet."""
@@ -175,24 +224,36 @@ def open_cache(source: Path, enabled: bool = True) -> PageCache:
     """Return the source folder's page cache; an unreadable or foreign one is treated as empty."""
     if not enabled:
         return PageCache(None, {})
-    path = source / CACHE_FOLDER / "pages.json"
+    path = source / CACHE_FOLDER / PAGES_FILE
     try:
-        data = json.loads(path.read_bytes())
-        if data["format"] == FORMAT and data["generator"] == generator_digest() and isinstance(data["entries"], dict):
-            return PageCache(path, data["entries"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return PageCache(path, {})
+        return PageCache(path, unpack_pages(path.read_bytes()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return PageCache(path, {})
 
 
-def page_keys(sources: list[Source], config: Config) -> dict[Path, str]:
-    """Return the key of each source file: what its parsed page depends on, hashed."""
+KeyMemo = dict[tuple[str, Source], str]
+
+
+def page_keys(sources: list[Source], config: Config, memo: KeyMemo | None = None) -> dict[Path, str]:
+    """Return the key of each source file: what its parsed page depends on, hashed.
+
+    With a memo (serve keeps one), a source seen before with the same settings is not hashed again; the memo
+    is left holding this call's sources only.
+    """
     settings = hashlib.sha256(f"{generator_digest()}\0{config!r}\0".encode())
+    prefix = settings.hexdigest()
     keys: dict[Path, str] = {}
+    seen: KeyMemo = {}
     for source in sources:
-        digest = settings.copy()
-        digest.update(source.src_path.as_posix().encode("utf-8") + b"\0" + source.data)
-        keys[source.src_path] = digest.hexdigest()
+        key = memo.get((prefix, source)) if memo is not None else None
+        if key is None:
+            digest = settings.copy()
+            digest.update(source.src_path.as_posix().encode("utf-8") + b"\0" + source.data)
+            key = digest.hexdigest()
+        keys[source.src_path] = seen[(prefix, source)] = key
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     return keys
 
 
@@ -212,85 +273,123 @@ def generator_digest() -> str:
     return digest.hexdigest()
 
 
-def encode(value: Any) -> Any:
-    """Return a value as JSON data, tagging the types JSON does not have."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            "$": type(value).__name__,
-            **{f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
-        }
-    if isinstance(value, dt.datetime):
-        return {"$": "datetime", "iso": value.isoformat(), "zone": getattr(value.tzinfo, "key", None)}
-    if isinstance(value, Path):
-        return {"$": "Path", "path": value.as_posix()}
-    if isinstance(value, tuple):
-        return {"$": "tuple", "items": [encode(item) for item in value]}
-    if isinstance(value, dict):
-        return {"$": "dict", "items": {str(k): encode(v) for k, v in value.items()}}
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError(f"cannot cache a {type(value).__name__}")
+def encode_page(page: Page) -> list[Any]:
+    """Return a page's fields but its body as JSON data, in field order."""
+    return _encoder(Page)(page)  # type: ignore[no-any-return]
 
 
-def decode(value: Any) -> Any:
-    """Return the value that `encode` turned into JSON data."""
-    if not isinstance(value, dict):
-        if value is None or isinstance(value, (str, int, float, bool)):
-            return value
-        raise ValueError("not a cached value")
-    kind = value["$"]
-    if kind == "datetime":
-        moment = dt.datetime.fromisoformat(value["iso"])
-        return moment.astimezone(_zone(value["zone"])) if value["zone"] else moment
-    if kind == "Path":
-        return Path(value["path"])
-    if kind == "tuple":
-        return tuple(decode(item) for item in value["items"])
-    if kind == "dict":
-        return {key: decode(item) for key, item in value["items"].items()}
-    return _CLASSES[kind](**{key: decode(item) for key, item in value.items() if key != "$"})
-
-
-def decode_page(value: Any) -> Page:
-    """Return a Page from cached data, refusing anything else, including values of the wrong type."""
-    if not isinstance(value, dict) or value.get("$") != "Page":
-        raise ValueError("not a cached page")
-    page = Page(**{key: decode(item) for key, item in value.items() if key != "$"})
-    if not _checker(Page)(page):
-        raise ValueError("a cached page field has the wrong type")
+def decode_page(value: Any, body: Any) -> Page:
+    """Return a Page from cached data and its body, refusing anything else, including values of the wrong type."""
+    if type(body) is not str:
+        raise ValueError("a cached body is not text")
+    page: Page = _decoder(Page)(value, body=body)
     return page
 
 
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Return a dataclass's field types, resolved."""
-    return typing.get_type_hints(cls)
-
-
-Check = typing.Callable[[Any], bool]
+Coder = typing.Callable[..., Any]
 
 
 @cache
-def _checker(hint: Any) -> Check:
-    """Return a function that tells whether a value matches a type hint made of classes, unions, tuples, dicts."""
+def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Return a dataclass's fields with their resolved types; a Page's body is stored apart from the rest."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if not (cls is Page and f.name == "body"))
+
+
+@cache
+def _encoder(hint: Any) -> Coder:
+    """Return a function that turns a value of a type hint into JSON data (dataclasses become lists)."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        options = tuple(_checker(option) for option in typing.get_args(hint))
-        return lambda value: any(check(value) for check in options)
+        [other] = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        inner = _encoder(other)
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
-        item = _checker(typing.get_args(hint)[0])
-        return lambda value: isinstance(value, tuple) and all(item(part) for part in value)
+        item = _encoder(typing.get_args(hint)[0])
+        return lambda value: [item(part) for part in value]
     if origin is dict:
-        key, item = (_checker(arg) for arg in typing.get_args(hint))
-        return lambda value: isinstance(value, dict) and all(key(k) and item(v) for k, v in value.items())
-    if hint is type(None):
-        return lambda value: value is None
-    if hint is int:
-        return lambda value: type(value) is int
+        return dict
+    if hint is dt.datetime:
+        return lambda value: [value.isoformat(), getattr(value.tzinfo, "key", None)]
+    if hint is Path:
+        return lambda value: value.as_posix()
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        fields = tuple((name, _checker(field_hint)) for name, field_hint in _hints(hint).items())
-        return lambda value: isinstance(value, hint) and all(check(getattr(value, n)) for n, check in fields)
-    return lambda value: isinstance(value, hint)
+        fields = tuple((name, _encoder(field_hint)) for name, field_hint in _fields(hint))
+        return lambda value: [code(getattr(value, name)) for name, code in fields]
+    return lambda value: value
+
+
+@cache
+def _decoder(hint: Any) -> Coder:
+    """Return a function that turns JSON data back into a value of a type hint, raising ValueError on a mismatch."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        [other] = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        inner = _decoder(other)
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple:
+        item = _decoder(typing.get_args(hint)[0])
+        return lambda value: tuple(item(part) for part in _of(list, value))
+    if origin is dict:
+        key, item = (_decoder(arg) for arg in typing.get_args(hint))
+        return lambda value: {key(k): item(v) for k, v in _of(dict, value).items()}
+    if hint is dt.datetime:
+        return _decode_moment
+    if hint is Path:
+        return lambda value: Path(_of(str, value))
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass_decoder(hint)
+    if hint in (str, int, bool, float):
+        return lambda value: _of(hint, value)
+    raise TypeError(f"cannot cache a {hint}")
+
+
+# Field types whose JSON data is the value itself: checked by exact type, with no call per field.
+_PLAIN: dict[Any, frozenset[type]] = {
+    str: frozenset({str}),
+    int: frozenset({int}),
+    bool: frozenset({bool}),
+    str | None: frozenset({str, type(None)}),
+    int | None: frozenset({int, type(None)}),
+}
+
+
+def _dataclass_decoder(cls: type) -> Coder:
+    """Return a function that makes a dataclass from the list of its fields' data (plus given extra fields)."""
+    fields = tuple(
+        (name, _PLAIN.get(field_hint, frozenset()), None if field_hint in _PLAIN else _decoder(field_hint))
+        for name, field_hint in _fields(cls)
+    )
+    count = len(fields)
+
+    def decode(value: Any, **extra: Any) -> Any:
+        if type(value) is not list or len(value) != count:
+            raise ValueError(f"not a cached {cls.__name__}")
+        for (name, plain, code), item in zip(fields, value):  # noqa: B905 - the lengths were compared above
+            if code is not None:
+                extra[name] = code(item)
+            elif type(item) in plain:
+                extra[name] = item
+            else:
+                raise ValueError(f"a cached {cls.__name__}.{name} is a {type(item).__name__}")
+        return cls(**extra)
+
+    return decode
+
+
+def _of(kind: type, value: Any) -> Any:
+    """Return a value if it is exactly of a JSON type (a bool is no int), else raise ValueError."""
+    if type(value) is not kind:
+        raise ValueError(f"expected a {kind.__name__}, got a {type(value).__name__}")
+    return value
+
+
+def _decode_moment(value: Any) -> dt.datetime:
+    """Return a moment from its ISO text and time zone name."""
+    if type(value) is not list or len(value) != 2:
+        raise ValueError("not a cached moment")
+    moment = dt.datetime.fromisoformat(_of(str, value[0]))
+    return moment.astimezone(_zone(_of(str, value[1]))) if value[1] is not None else moment
 
 
 @cache

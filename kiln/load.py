@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CONFIG_NAME, Config, parse_config
@@ -38,16 +40,57 @@ def read_config(source: Path, problems: Problems, base_url: str | None) -> Confi
     return parse_config(text, Path(CONFIG_NAME), problems, base_url)
 
 
-def read_sources(source: Path, problems: Problems) -> list[Source]:
+Signature = tuple[int, int, int, int, int]
+
+
+@dataclass
+class SourceMemo:
+    """What a long-running process read last time: each file's stat signature and the Source made of it.
+
+    A file whose size, modification and change times (in nanoseconds), inode and device are all unchanged is not
+    read again. Any write changes the change time, which no program can set back, so a stale entry needs the
+    clock itself to go back; `forget` drops files the caller knows changed anyway.
+    """
+
+    entries: dict[Path, tuple[Signature, Source]] = field(default_factory=dict)
+
+    def forget(self, paths: Iterable[Path]) -> None:
+        """Drop what is remembered of these files (absolute paths), so they are read again."""
+        for path in paths:
+            self.entries.pop(path, None)
+
+
+def read_sources(source: Path, problems: Problems, memo: SourceMemo | None = None) -> list[Source]:
     """Return every markdown file under content/articles (at any depth), content/programs and content/pages."""
     sources: list[Source] = []
+    seen: dict[Path, tuple[Signature, Source]] = {}
     for section in SECTIONS:
         folder = source / CONTENT / section
         deep = section == "articles"
         for path in _files(folder, source, problems, deep):
             if path.suffix.lower() == ".md":
-                sources.append(Source(path.relative_to(source), _read_at_most(path, MAX_FILE_BYTES + 1)))
+                sources.append(_source(path, source, memo, seen))
+    if memo is not None:
+        memo.entries = seen
     return sources
+
+
+def _source(path: Path, source: Path, memo: SourceMemo | None, seen: dict[Path, tuple[Signature, Source]]) -> Source:
+    """Return one content file as a Source: the one remembered when its stat signature is unchanged."""
+    if memo is None:
+        return Source(path.relative_to(source), _read_at_most(path, MAX_FILE_BYTES + 1))
+    try:
+        info = os.stat(path)
+        signature = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+    except OSError:
+        return Source(path.relative_to(source), _read_at_most(path, MAX_FILE_BYTES + 1))
+    known = memo.entries.get(path)
+    if known is not None and known[0] == signature:
+        seen[path] = known
+        return known[1]
+    made = Source(path.relative_to(source), _read_at_most(path, MAX_FILE_BYTES + 1))
+    seen[path] = (signature, made)
+    return made
 
 
 def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
@@ -62,7 +105,7 @@ def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
 
 def _read_at_most(path: Path, limit: int) -> bytes:
     """Return a file's first bytes: enough to tell that it is too large without holding all of it."""
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         return handle.read(limit)
 
 
@@ -74,23 +117,38 @@ def _files(folder: Path, source: Path, problems: Problems, deep: bool) -> list[P
     if not _inside(folder, root, source, problems):
         return []
     found: list[Path] = []
-    # links are followed only while they stay inside the source folder, and never back into a folder above
-    for parent, folders, names in os.walk(folder, followlinks=True):
-        here = Path(parent).resolve()
-        folders[:] = [
-            name
-            for name in (sorted(folders) if deep else [])
-            if not name.startswith(".")
-            and not here.is_relative_to((Path(parent) / name).resolve())
-            and _inside(Path(parent) / name, root, source, problems)
-        ]
-        for name in sorted(names):
-            path = Path(parent) / name
-            # the folder is inside already, so only a file that is itself a link can lead out
-            outside = path.is_symlink() and not _inside(path, root, source, problems)
-            if not name.startswith(".") and path.is_file() and not outside:
-                found.append(path)
+    _walk(str(folder), folder.resolve(), root, source, problems, deep, found)
     return found
+
+
+def _walk(folder: str, real: Path, root: Path, source: Path, problems: Problems, deep: bool, found: list[Path]) -> None:
+    """Add a folder's files, then (when deep) its subfolders' files, each in name order.
+
+    Links are followed only while they stay inside the source folder, and never back into a folder above; what is
+    not a link cannot lead out, so only links cost a look at where they point (most trees have none).
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return
+    folders: list[tuple[str, Path]] = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        link = entry.is_symlink()
+        if entry.is_dir():
+            if not deep:
+                continue
+            target = Path(entry.path).resolve() if link else real / entry.name
+            if link and (real.is_relative_to(target) or not _inside(Path(entry.path), root, source, problems)):
+                continue
+            folders.append((entry.path, target))
+        else:
+            outside = link and not _inside(Path(entry.path), root, source, problems)
+            if entry.is_file() and not outside:
+                found.append(Path(entry.path))
+    for path, target in folders:
+        _walk(path, target, root, source, problems, deep, found)
 
 
 def _inside(path: Path, root: Path, source: Path, problems: Problems) -> bool:

@@ -58,7 +58,7 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     if config is None:
         problems.raise_errors()
     assert config is not None
-    sources = read_sources(options.source, problems)
+    sources = read_sources(options.source, problems, caches.sources)
     pages = parse_pages(sources, config, problems, caches.pages)
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)

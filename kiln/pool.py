@@ -22,7 +22,7 @@ Parsed = tuple[Page | None, list[SiteError], list[SiteError]]
 
 def parse_pages(sources: list[Source], config: Config, problems: Problems, cache: PageCache) -> list[Page]:
     """Return the pages of all sources, in source order: from the cache where it has them, else parsed."""
-    keys = page_keys(sources, config)
+    keys = page_keys(sources, config, cache.keys)
     pages: list[Page] = []
     missing: list[Source] = []
     for source in sources:

@@ -184,6 +184,7 @@ def _render_one(output: Output, environment: jinja2.Environment, source: Path, p
 def outputs(site: Site) -> Iterator[Output]:
     """Yield every page the site publishes, with the template that renders it."""
     config = site.config
+    tag_link = functools.cache(site.tag_link)  # each tag is named by hundreds of pages
     yield Output(
         "/",
         "home.html",
@@ -235,7 +236,7 @@ def outputs(site: Site) -> Iterator[Output]:
                 "status": site.status(page),
                 "related": site.related.get(page.url, ()),
                 "program": site.program(page.program),
-                "tags": tuple(dict.fromkeys(site.tag_link(name) for name in page.tags)),
+                "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
             },
         )
     yield Output(
@@ -249,9 +250,7 @@ def outputs(site: Site) -> Iterator[Output]:
         "feed.xml",
         {
             "entries": entries,
-            "categories": {
-                entry.url: tuple(dict.fromkeys(site.tag_link(n).name for n in entry.tags)) for entry in entries
-            },
+            "categories": {entry.url: tuple(dict.fromkeys(tag_link(n).name for n in entry.tags)) for entry in entries},
             "updated": max((entry.updated or entry.date for entry in entries if entry.date), default=EPOCH),
         },
     )

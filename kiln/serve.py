@@ -36,9 +36,10 @@ from tornado.ioloop import IOLoop
 from .cache import open_caches
 from .config import CONFIG_NAME
 from .errors import BuildFailed, SiteError
+from .load import SourceMemo
 from .pipeline import Options, render
 from .render import make_environment
-from .write import check_output_folder, write_output
+from .write import check_output_folder, write_changed
 
 PREVIEW = ".preview"  # inside the source folder, git-ignored; the build goes to .preview/site/
 WATCHED_FOLDERS = ("content", "templates", "static")
@@ -193,6 +194,8 @@ class Preview:
         self.folder = options.output_folder
         self.environment: jinja2.Environment = make_environment(options.source)
         self.caches = open_caches(options.source, options.cache)  # kept in memory from one rebuild to the next
+        self.caches.sources = SourceMemo()
+        self.written: dict[str, bytes] | None = None  # what the preview folder holds, after the first rebuild
         self.unsaved = False
         self.failure: list[SiteError] = []
         self._shown: list[str] = []  # the problems last printed, so the same ones are not printed again
@@ -200,10 +203,15 @@ class Preview:
     def rebuild(self, changed: tuple[str, ...]) -> bool:
         """Build the preview into its folder; return whether it worked, printing new problems once."""
         started = time.perf_counter()
+        previous = self.written
         try:
             check_output_folder(self.folder, self.options.source)
+            assert self.caches.sources is not None
+            self.caches.sources.forget(self.options.source / path for path in changed)  # re-read, whatever stat says
             rendered = render(self.options, self.environment, self.caches)
-            write_output(rendered.files, self.folder)
+            self.written = None  # until the write is done, the folder may be anything
+            write_changed(rendered.files, self.folder, previous)
+            self.written = rendered.files
             self.unsaved = True
         except BuildFailed as failure:
             self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ _NOT_SLUG = re.compile(r"[^a-z0-9\x00]+")
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 
 
+@functools.lru_cache(maxsize=4096)  # tags: a few names, each slugified for every article that carries it
 def slugify(name: str) -> str:
     """Return a lower-case ASCII slug: accents dropped, runs of other characters turned into hyphens."""
     ascii_text = unicodedata.normalize("NFKD", name.translate(_LETTERS)).encode("ascii", "ignore").decode()

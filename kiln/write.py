@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from .errors import BuildFailed, SiteError
 
 MARKER = ".kiln-output"
+MARKER_TEXT = b"This folder is made by build.py and replaced whole by each build.\n"
 _RENAME_EXCHANGE = 2
 
 
@@ -64,6 +66,11 @@ def write_output(files: dict[str, bytes], output: Path) -> Written:
         _recover(output)
         staging = output.parent / f".{output.name}.staging"
         shutil.rmtree(staging, ignore_errors=True)  # left by a build that was killed
+        differing = _differing(output, files)
+        if differing == []:  # nothing to write: the swap would put back the very same files
+            return Written(0, len(files))
+        if differing is not None and len(differing) == 1:  # one rename replaces one file: atomic like the swap
+            return _replace_one(differing[0], files[differing[0]], staging, output, len(files))
         try:
             written = _lay_out(files, staging, output)
             _swap(staging, output)
@@ -81,6 +88,49 @@ def write_output(files: dict[str, bytes], output: Path) -> Written:
             ) from error
         shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous build
     return written
+
+
+def write_changed(files: dict[str, bytes], output: Path, previous: dict[str, bytes] | None) -> Written:
+    """Write into the output folder in place only what differs from the files last written there (`previous`).
+
+    For the live preview, whose folder only this process writes: an edit rewrites a few files instead of laying
+    out the whole site again. Each file is replaced in one step (a reader sees the old or the new bytes), but
+    the site as a whole is not swapped at once, so builds that publish use write_output. Without a previous
+    write, or when anything goes wrong, it falls back to write_output, which makes the folder exactly right.
+    """
+    output = output.absolute()
+    if previous is None or not (output / MARKER).is_file():
+        return write_output(files, output)
+    changed = 0
+    try:
+        with _locked(output):
+            for name, data in files.items():
+                old = previous.get(name)
+                if old is data or old == data:
+                    continue
+                target = output / _safe_relative(name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary = target.parent / f".{target.name}.{os.getpid()}.tmp"
+                temporary.write_bytes(data)
+                temporary.replace(target)
+                changed += 1
+            for name in sorted(previous.keys() - files.keys(), reverse=True):
+                target = output / _safe_relative(name)
+                target.unlink(missing_ok=True)
+                _remove_empty_folders(target.parent, output)
+    except OSError:
+        return write_output(files, output)
+    return Written(changed, len(files) - changed)
+
+
+def _remove_empty_folders(folder: Path, output: Path) -> None:
+    """Remove a folder and its parents, up to the output folder, while they are empty."""
+    while folder != output and folder.is_relative_to(output):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone): the parents are not empty either
+            return
+        folder = folder.parent
 
 
 def _failed_file(filename: object, staging: Path, output: Path) -> Path | None:
@@ -115,13 +165,84 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
         except OSError as error:  # a failed write() names no file; say which one it was
             raise OSError(error.errno, error.strerror, str(target)) from error
         changed += 1
-    marker = b"This folder is made by build.py and replaced whole by each build.\n"
+    marker = MARKER_TEXT
     if _same_bytes(output / MARKER, marker):  # linked like any unchanged file, so sync tools see nothing new
         with suppress(OSError):
             os.link(output / MARKER, staging / MARKER)
     if not (staging / MARKER).exists():
         (staging / MARKER).write_bytes(marker)
     return Written(changed, unchanged)
+
+
+def _differing(output: Path, files: dict[str, bytes]) -> list[str] | None:
+    """Return the files whose bytes differ in the output folder, or None unless it holds the same names (and marker).
+
+    None also when it holds anything else (a link, an empty folder, a stray file): only a whole new build fits.
+    """
+    found: list[str] = []
+    if not _list_files(str(output), "", found) or len(found) != len(files) + 1 or set(found) != {*files, MARKER}:
+        return None
+    differing: list[str] = []
+    for name, data in ((MARKER, MARKER_TEXT), *files.items()):
+        try:
+            with open(os.path.join(output, name), "rb") as handle:
+                same = handle.read(len(data) + 1) == data
+        except OSError:
+            return None
+        if not same:
+            if name == MARKER:
+                return None
+            differing.append(name)
+    return differing
+
+
+def _replace_one(name: str, data: bytes, staging: Path, output: Path, total: int) -> Written:
+    """Replace one file of the output folder in one step: written in full beside it first, then renamed over it."""
+    target = output / _safe_relative(name)
+    staging.mkdir()
+    temporary = staging / "replacement"
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(target)
+    except OSError as error:
+        raise BuildFailed(
+            [
+                SiteError(
+                    f"could not write the output: {error.strerror or error}",
+                    target,
+                    None,
+                    f"the previous {output.name}/ is unchanged",
+                )
+            ]
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Written(1, total - 1)
+
+
+def _list_files(folder: str, prefix: str, found: list[str]) -> bool:
+    """Add the files under a folder, as output paths, to found; return False if it holds anything else.
+
+    Anything else is a link, a special file or an empty folder: a new build would not have it, so it needs one.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    if not entries and prefix:
+        return False
+    for entry in entries:
+        name = prefix + entry.name
+        if entry.is_symlink():
+            return False
+        if entry.is_dir():
+            if not _list_files(entry.path, name + "/", found):
+                return False
+        elif entry.is_file():
+            found.append(name)
+        else:
+            return False
+    return True
 
 
 def _safe_relative(name: str) -> Path:
@@ -133,9 +254,10 @@ def _safe_relative(name: str) -> Path:
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
-    """Return whether a file exists with exactly these bytes."""
+    """Return whether a regular file (not a link to one, which a hard link would copy as a link) has these bytes."""
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        info = path.lstat()
+        return stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data
     except OSError:
         return False
 

@@ -64,6 +64,12 @@ def lay_out(root: Path, files: dict[str, str | bytes], *, theme: bool = True) ->
         shutil.copytree(REPO / "static", root / "static", dirs_exist_ok=True)
     if "site.yaml" not in files:
         (root / "site.yaml").write_text(CONFIG, encoding="utf-8")
+    write_files(root, files)
+    return root
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    """Write each {path: text or bytes} under root, making folders as needed."""
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +77,6 @@ def lay_out(root: Path, files: dict[str, str | bytes], *, theme: bool = True) ->
             path.write_bytes(text)
         else:
             path.write_text(text, encoding="utf-8")
-    return root
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import PROGRAM, Run, snapshot
 
-from kiln.cache import CACHE_FOLDER
+from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, pack_pages, unpack_pages
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
-CACHE_FILE = Path(CACHE_FOLDER) / "pages.json"
+CACHE_FILE = Path(CACHE_FOLDER) / PAGES_FILE
 NEW_ARTICLE = "---\ntitle: New\ndate: 2026-02-01\n---\nHi\n"
 
 
@@ -46,8 +46,11 @@ def assert_warm_equals_clean(source: Path, build: Build, tmp_path: Path) -> None
 def test_warm_build_is_byte_identical_to_a_cold_one(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(sources())
     assert build(source).code == 0
-    cached = json.loads((source / CACHE_FILE).read_text())
-    assert len(cached["entries"]) == 7
+    cached = unpack_pages((source / CACHE_FILE).read_bytes())
+    assert len(cached) == 7
+    assert {entry["body"] for entry in cached.values()} >= {
+        '<h2 id="part">Part</h2>\n<p>Text 3 <a href="/programs/p/">x</a>.</p>'
+    }
     assert_warm_equals_clean(source, build, tmp_path)
 
 
@@ -94,36 +97,104 @@ def test_any_change_gives_what_a_clean_build_gives(
     assert_warm_equals_clean(source, build, tmp_path)
 
 
+def _damaged(data: bytes) -> bytes:
+    """Return a cache file with one byte of a body changed, the checksum left as it was."""
+    return data[:-5] + bytes([data[-5] ^ 0x20]) + data[-4:]
+
+
 @pytest.mark.parametrize(
     "damage",
     [
-        b"",
-        b"{not json",
-        b'{"format": 1, "generator": "someone else", "entries": {}}',
-        b"\x00\xff\x00garbage",
-        b"[]",
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],  # truncated
+        lambda data: b'{"format": 1, "generator": "someone else", "entries": {}}',  # the first format's JSON
+        lambda data: b"\x00\xff\x00garbage",
+        lambda data: MAGIC + b"\x00" * 40,
+        _damaged,  # a flipped bit in a body: the checksum no longer matches
     ],
-    ids=["empty", "truncated", "foreign", "binary", "wrong shape"],
+    ids=["empty", "truncated", "old format", "binary", "wrong shape", "flipped bit"],
 )
 def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
-    site: Site, build: Build, tmp_path: Path, damage: bytes
+    site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes]
 ) -> None:
     source = site(sources())
     assert build(source).code == 0
-    (source / CACHE_FILE).write_bytes(damage)
+    (source / CACHE_FILE).write_bytes(damage((source / CACHE_FILE).read_bytes()))
     assert_warm_equals_clean(source, build, tmp_path)
-    assert json.loads((source / CACHE_FILE).read_text())["format"] == 1
+    assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
 
 
-def test_a_tampered_entry_is_not_trusted(site: Site, build: Build, tmp_path: Path) -> None:
+def test_a_cache_of_another_generator_is_ignored(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = site(sources())
     assert build(source).code == 0
-    data = json.loads((source / CACHE_FILE).read_text())
-    for entry in data["entries"].values():
-        entry["page"]["words"] = "many"  # the wrong type: the entry must be parsed afresh
-        entry["page"]["title"] = {"$": "Path", "path": "/etc/passwd"}
-    (source / CACHE_FILE).write_text(json.dumps(data))
+    data = (source / CACHE_FILE).read_bytes()
+    rest = data[len(MAGIC) + 32 :]
+    size = int.from_bytes(rest[:8], "big")
+    header = json.loads(rest[8 : 8 + size])
+    assert header["format"] == FORMAT
+    header["generator"] = "someone else"
+    head = json.dumps(header).encode()
+    (source / CACHE_FILE).write_bytes(pack_raw(len(head).to_bytes(8, "big") + head + rest[8 + size :]))
+    seen = parsed_paths(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
+    assert len(seen) == 7 * 2  # every page parsed again, by the warm build and by the clean one
+
+
+def pack_raw(rest: bytes) -> bytes:
+    """Return a cache file around a header and bodies, with a valid checksum."""
+    import hashlib
+
+    return MAGIC + hashlib.sha256(rest).digest() + rest
+
+
+def parsed_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (in the returned list) each file parsed from now on, in this process."""
+    import kiln.pool
+
+    seen: list[str] = []
+    original = kiln.pool.parse_page
+
+    def recording(source: object, *args: object) -> object:
+        seen.append(str(getattr(source, "src_path", "")))
+        return original(source, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kiln.pool, "parse_page", recording)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        ("words", lambda fields: {**fields, "words": "many"}),  # the wrong type
+        ("title", lambda fields: {**fields, "title": {"$": "Path", "path": "/etc/passwd"}}),
+        ("draft", lambda fields: {**fields, "draft": 1}),  # an int is not a bool
+        ("date", lambda fields: {**fields, "date": ["not a date", None]}),
+        ("headings", lambda fields: {**fields, "headings": [[2, "part"]]}),  # a field missing
+    ],
+    ids=lambda tamper: tamper[0],
+)
+def test_a_tampered_entry_is_not_trusted(
+    site: Site,
+    build: Build,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: tuple[str, Callable[[dict[str, object]], dict[str, object]]],
+) -> None:
+    from kiln.cache import _fields
+    from kiln.content import Page
+
+    source = site(sources())
+    assert build(source).code == 0
+    entries = unpack_pages((source / CACHE_FILE).read_bytes())
+    names = [name for name, _ in _fields(Page)]
+    for entry in entries.values():
+        entry["page"] = list(tamper[1](dict(zip(names, entry["page"], strict=True))).values())
+    (source / CACHE_FILE).write_bytes(pack_pages(entries))
+    seen = parsed_paths(monkeypatch)
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert len(seen) >= 7  # parsed afresh, not taken from the tampered entries
 
 
 def test_warnings_are_repeated_on_a_warm_build(site: Site, build: Build) -> None:
@@ -202,4 +273,148 @@ def test_an_edited_template_rerenders_the_pages_using_it_and_matches_a_clean_bui
     assert build(source).code == 0
     assert "/programs/p/" in seen
     monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)
+
+
+# --- the output folder: left alone when it holds exactly what a build makes ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("nothing", lambda out: None),
+        ("stray file", lambda out: (out / "articles/stray.html").write_text("stray")),
+        ("empty folder", lambda out: (out / "articles/empty").mkdir()),
+        ("same-size edit", lambda out: _flip_case(out / "articles/post-2/index.html")),
+        ("deleted file", lambda out: (out / "feed.xml").unlink()),
+        ("marker edited", lambda out: (out / ".kiln-output").write_text("x")),
+        ("link instead of a file", lambda out: _link_in_place(out / "sitemap.xml")),
+    ],
+    ids=lambda damage: damage[0],
+)
+def test_an_unchanged_build_keeps_the_output_or_repairs_whatever_differs(
+    site: Site, build: Build, tmp_path: Path, damage: tuple[str, Callable[[Path], object]]
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    page = source / "site/articles/post-3/index.html"
+    inode = page.stat().st_ino
+    damage[1](source / "site")
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert page.stat().st_ino == inode  # an unchanged file is never rewritten
+    assert not (source / ".site.staging").exists()
+
+
+def _flip_case(path: Path) -> None:
+    """Change a file's bytes but not its size."""
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"<html", b"<HTML", 1))
+
+
+def _link_in_place(path: Path) -> None:
+    """Replace a file by a symbolic link to a copy of it."""
+    copy = path.with_name("copy-" + path.name)
+    path.rename(copy)
+    path.symlink_to(copy.name)
+
+
+# --- serve: files re-read by stat, the preview folder written in place -----------------------------------------
+
+
+def preview_of(source: Path) -> object:
+    """Return serve's Preview of a source folder, built once."""
+    from kiln.pipeline import Options
+    from kiln.serve import PREVIEW, Preview
+
+    preview = Preview(
+        Options(source=source, output=source / PREVIEW / "site", base_url="http://127.0.0.1:8000/", drafts=True)
+    )
+    assert preview.rebuild(())
+    return preview
+
+
+def clean_preview(source: Path, folder: Path) -> dict[str, bytes]:
+    """Return what a fresh build with serve's options, and no cache, writes."""
+    from kiln.pipeline import Options, build
+
+    build(Options(source=source, output=folder, base_url="http://127.0.0.1:8000/", drafts=True, cache=False))
+    return snapshot(folder)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("article body", lambda s: _append(s / "content/articles/post-3.md", "\nA new line.\n")),
+        ("template", lambda s: _replace(s / "templates/base.html", "Skip to content", "Skip to the text")),
+        ("deleted article", lambda s: (s / "content/articles/post-5.md").unlink()),
+        ("renamed article", lambda s: (s / "content/articles/post-1.md").rename(s / "content/articles/first.md")),
+        ("new article", lambda s: _append(s / "content/articles/new.md", NEW_ARTICLE)),
+        ("static file", lambda s: _append(s / "static/style.css", "\nbody { color: red; }\n")),
+    ],
+    ids=lambda change: change[0],
+)
+def test_a_preview_rebuild_writes_what_a_clean_build_writes(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, Callable[[Path], object]]
+) -> None:
+    source = site(sources())
+    preview = preview_of(source)
+    change[1](source)
+    assert preview.rebuild(())  # type: ignore[attr-defined]
+    folder = source / ".preview/site"
+    assert snapshot(folder) == clean_preview(source, tmp_path / "clean")
+    assert not (folder / "articles/post-5").exists() or (source / "content/articles/post-5.md").exists()
+
+
+def test_a_preview_rereads_a_file_whose_stat_changed_even_without_an_event(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    source = site(sources())
+    preview = preview_of(source)
+    article = source / "content/articles/post-2.md"
+    before = article.stat()
+    # the same size and modification time: only the change time (which no program can set) tells
+    article.write_text(article.read_text().replace("Text 2", "Txet 2"))
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert article.stat().st_size == before.st_size
+    assert preview.rebuild(())  # type: ignore[attr-defined]  # as if the watcher had missed the event
+    assert b"Txet 2" in (source / ".preview/site/articles/post-2/index.html").read_bytes()
+
+
+def test_a_preview_rereads_the_files_the_watcher_names(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiln.load import SourceMemo
+
+    source = site(sources())
+    preview = preview_of(source)
+    memo = preview.caches.sources  # type: ignore[attr-defined]
+    assert isinstance(memo, SourceMemo) and len(memo.entries) == 7
+    # a stale memory of one file (as a clock set back could make): the watcher's event still wins
+    article = source / "content/articles/post-4.md"
+    signature, old = memo.entries[article]
+    _replace(article, "Text 4", "Fresh 4")
+    memo.entries[article] = (_signature(article), old)
+    assert preview.rebuild(("content/articles/post-4.md",))  # type: ignore[attr-defined]
+    assert b"Fresh 4" in (source / ".preview/site/articles/post-4/index.html").read_bytes()
+
+
+def _signature(path: Path) -> tuple[int, int, int, int, int]:
+    """Return a file's stat signature as SourceMemo records it."""
+    info = path.stat()
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def test_a_build_that_changes_one_file_replaces_just_that_file(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(sources())
+    _append(source / "site.yaml", "feed_size: 1\n")  # so the feed does not show the oldest article
+    assert build(source).code == 0
+    before = {path: path.stat().st_ino for path in (source / "site").rglob("*") if path.is_file()}
+    page = source / "site/articles/post-1/index.html"
+    _append(source / "content/articles/post-1.md", "\nA second paragraph.\n")  # shown on its own page only
+    result = build(source)
+    assert result.code == 0 and "(1 files changed," in result.out
+    after = {path: path.stat().st_ino for path in (source / "site").rglob("*") if path.is_file()}
+    assert [path for path in before if after[path] != before[path]] == [page]
+    assert b"A second paragraph." in page.read_bytes()
+    assert not (source / ".site.staging").exists()
     assert_warm_equals_clean(source, build, tmp_path)

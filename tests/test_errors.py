@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE, CONFIG, PROGRAM, Run, snapshot, soup
+from conftest import ARTICLE, CONFIG, PROGRAM, Run, snapshot, soup, write_files
 
 GOOD = {
     "content/articles/good.md": ARTICLE.format(title="Good", day=1),
@@ -26,13 +26,7 @@ def break_site(
     first = build(source)
     assert first.code == 0, first.err
     before = snapshot(source / "site")
-    for name, text in broken.items():
-        path = source / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
+    write_files(source, broken)
     return build(source), source, before
 
 
