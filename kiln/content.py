@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,21 @@ class Skill:
     summary: str | None = None
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What a list or a box shows of a page, never its body: editing only the text leaves the lists alone."""
+
+    kind: str
+    url: str
+    title: str
+    description: str
+    date: dt.datetime | None
+    updated: dt.datetime | None
+    reading_minutes: int
+    duration_weeks: int | None
+    format: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Page:
     """One content file, checked and rendered: an article, a program or a plain page."""
@@ -93,6 +109,21 @@ class Page:
         """Return the sections for a table of contents: the level-2 headings, when there are three or more."""
         sections = tuple(heading for heading in self.headings if heading.level == 2)
         return sections if len(sections) >= 3 else ()
+
+    @functools.cached_property
+    def summary(self) -> Summary:
+        """Return what lists and boxes show of this page."""
+        return Summary(
+            self.kind,
+            self.url,
+            self.title,
+            self.description,
+            self.date,
+            self.updated,
+            self.reading_minutes,
+            self.duration_weeks,
+            self.format,
+        )
 
     @property
     def reading_minutes(self) -> int:

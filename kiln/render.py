@@ -17,9 +17,9 @@ import jinja2
 from markupsafe import Markup as Safe
 
 from .cache import RenderCache, generator_digest
-from .content import Page
+from .content import Page, Summary
 from .errors import Problems
-from .site import Site, Tag
+from .site import Site, TagEntry
 from .urls import Urls, dest_for, with_utm
 
 TEMPLATES = "templates"
@@ -33,9 +33,9 @@ class Listing:
     url: str
     title: str
     description: str
-    articles: tuple[Page, ...] = ()
-    programs: tuple[Page, ...] = ()
-    tags: tuple[Tag, ...] = ()
+    articles: tuple[Summary, ...] = ()
+    programs: tuple[Summary, ...] = ()
+    tags: tuple[TagEntry, ...] = ()
     kind: str = "list"
 
 
@@ -188,14 +188,21 @@ def outputs(site: Site) -> Iterator[Output]:
     yield Output(
         "/",
         "home.html",
-        {"page": Listing("/", config.title, config.description, site.articles, site.programs, kind="home")},
+        {
+            "page": Listing(
+                "/", config.title, config.description, summaries(site.articles), summaries(site.programs), kind="home"
+            )
+        },
     )
     yield Output(
         "/articles/",
         "list.html",
         {
             "page": Listing(
-                "/articles/", "Articles", f"Every article from {config.organisation}, newest first.", site.articles
+                "/articles/",
+                "Articles",
+                f"Every article from {config.organisation}, newest first.",
+                summaries(site.articles),
             )
         },
     )
@@ -207,12 +214,18 @@ def outputs(site: Site) -> Iterator[Output]:
                 "/programs/",
                 "Programs",
                 f"Programs and groups offered by {config.organisation}.",
-                programs=site.programs,
+                programs=summaries(site.programs),
             )
         },
     )
     yield Output(
-        "/tags/", "tags.html", {"page": Listing("/tags/", "Topics", "Every topic our articles cover.", tags=site.tags)}
+        "/tags/",
+        "tags.html",
+        {
+            "page": Listing(
+                "/tags/", "Topics", "Every topic our articles cover.", tags=tuple(t.entry for t in site.tags)
+            )
+        },
     )
     for tag in site.tags:
         yield Output(
@@ -223,7 +236,7 @@ def outputs(site: Site) -> Iterator[Output]:
                     tag.url,
                     f"Articles about {tag.name}",
                     f"Articles from {config.organisation} about {tag.name}.",
-                    tag.articles,
+                    summaries(tag.articles),
                 )
             },
         )
@@ -234,8 +247,9 @@ def outputs(site: Site) -> Iterator[Output]:
             {
                 "page": page,
                 "status": site.status(page),
-                "related": site.related.get(page.url, ()),
-                "program": site.program(page.program),
+                # summaries, not pages: editing only an article's text re-renders no page that merely lists it
+                "related": summaries(site.related.get(page.url, ())),
+                "program": program.summary if (program := site.program(page.program)) else None,
                 "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
             },
         )
@@ -255,6 +269,11 @@ def outputs(site: Site) -> Iterator[Output]:
         },
     )
     yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
+
+
+def summaries(pages: tuple[Page, ...]) -> tuple[Summary, ...]:
+    """Return what lists show of each page."""
+    return tuple(page.summary for page in pages)
 
 
 def sitemap_entries(site: Site) -> list[SitemapEntry]:

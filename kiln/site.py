@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ WINDOWS_RESERVED = frozenset(
 )
 WINDOWS_FORBIDDEN = frozenset('<>:"|?*')
 MAX_TAGS_COMPARED = 8  # combinations grow as 2^n; articles rarely carry more tags than this
+_BACKSLASH_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,20 @@ class Tag:
     def url(self) -> str:
         """Return the tag page's site-relative URL."""
         return f"/tags/{self.slug}/"
+
+    @property
+    def entry(self) -> TagEntry:
+        """Return the tag as the list of all tags shows it."""
+        return TagEntry(self.name, self.url, len(self.articles))
+
+
+@dataclass(frozen=True)
+class TagEntry:
+    """A tag as the list of all tags shows it: its name, its page and how many articles carry it."""
+
+    name: str
+    url: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -113,11 +130,12 @@ def _newest_first(page: Page) -> tuple[float, str]:
     return (-(page.date.timestamp() if page.date else 0.0), page.url)
 
 
+@functools.lru_cache(maxsize=65536)  # a pure function of the path, asked again for every page on every rebuild
 def path_problem(dest: str) -> str | None:
     """Return why an output file path could leave the output folder or break on another system, or None."""
     if not dest or dest.startswith("/"):
         return f"expected a path inside the output folder, got {dest!r}"
-    if "\\" in dest or any(ord(char) < 32 or ord(char) == 127 for char in dest):
+    if _BACKSLASH_OR_CONTROL.search(dest):
         return f"expected no backslashes or control characters, got {dest!r}"
     for segment in dest.split("/"):
         if segment in ("", ".", ".."):

@@ -241,8 +241,23 @@ def test_a_warm_build_renders_nothing(site: Site, build: Build, monkeypatch: pyt
     assert seen == []
 
 
-def test_an_edited_article_rerenders_exactly_the_pages_that_show_it(
-    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+def test_an_edited_article_text_rerenders_only_its_page_and_the_feed(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    _append(source / "content/articles/post-3.md", "\nOne more sentence.\n")
+    assert build(source).code == 0
+    # lists and "read next" boxes show a summary (title, date, description, reading time), which a short
+    # edit of the text leaves as it was; the feed carries the full text
+    assert sorted(seen) == ["/articles/post-3/", "/feed.xml"]
+    monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)
+
+
+def test_an_edited_article_title_rerenders_exactly_the_pages_that_show_it(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from conftest import soup
 
@@ -255,12 +270,14 @@ def test_an_edited_article_rerenders_exactly_the_pages_that_show_it(
     }
     assert showing_it  # post-3 shares tags with the others, so some list it as related
     seen = rendered_urls(monkeypatch)
-    _append(source / "content/articles/post-3.md", "\nOne more sentence.\n")
+    _replace(source / "content/articles/post-3.md", "title: Post 3", "title: The third post")
     assert build(source).code == 0
-    # the sitemap shows URLs and dates only, which a body edit leaves as they were; /tags/ lists tag members
-    expected = {"/articles/post-3/", "/", "/articles/", "/tags/", "/tags/trust/", "/tags/couples/", "/feed.xml"}
+    # the tag index shows names and counts only, and the sitemap URLs and dates: neither changes
+    expected = {"/articles/post-3/", "/", "/articles/", "/tags/trust/", "/tags/couples/", "/feed.xml"}
     assert set(seen) == expected | showing_it
     assert len(seen) == len(set(seen))
+    monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)
 
 
 def test_an_edited_template_rerenders_the_pages_using_it_and_matches_a_clean_build(
