@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,22 @@ class Summary:
     reading_minutes: int
     duration_weeks: int | None
     format: str | None
+
+    @functools.cached_property
+    def key(self) -> str:
+        """Return a hash of everything the summary holds (lists are keyed by it, so it is computed once)."""
+        fields = (
+            self.kind,
+            self.url,
+            self.title,
+            self.description,
+            self.date,
+            self.updated,
+            self.reading_minutes,
+            self.duration_weeks,
+            self.format,
+        )
+        return hashlib.sha256(repr(fields).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -129,6 +129,8 @@ def fingerprint(value: Any) -> Any:
         if not value.key:
             raise ValueError(f"page {value.src_path} has no key")
         return value.key
+    if kind is Summary:
+        return value.key
     if value is None or kind in (str, int, float, bool):
         return value
     if kind in (tuple, list):
