@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -70,18 +71,7 @@ class Summary:
     @functools.cached_property
     def key(self) -> str:
         """Return a hash of everything the summary holds (lists are keyed by it, so it is computed once)."""
-        fields = (
-            self.kind,
-            self.url,
-            self.title,
-            self.description,
-            self.date,
-            self.updated,
-            self.reading_minutes,
-            self.duration_weeks,
-            self.format,
-        )
-        return hashlib.sha256(repr(fields).encode("utf-8")).hexdigest()
+        return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()  # a dataclass's repr shows every field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,17 +120,7 @@ class Page:
     @functools.cached_property
     def summary(self) -> Summary:
         """Return what lists and boxes show of this page."""
-        return Summary(
-            self.kind,
-            self.url,
-            self.title,
-            self.description,
-            self.date,
-            self.updated,
-            self.reading_minutes,
-            self.duration_weeks,
-            self.format,
-        )
+        return Summary(**{field.name: getattr(self, field.name) for field in dataclasses.fields(Summary)})
 
     @property
     def reading_minutes(self) -> int:
