@@ -24,6 +24,7 @@ from .urls import Urls, dest_for, with_utm
 
 TEMPLATES = "templates"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+HOME_ARTICLES = 10  # the newest; the rest are one link away, so the home page stays light on a phone
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,14 @@ def outputs(site: Site) -> Iterator[Output]:
         "home.html",
         {
             "page": Listing(
-                "/", config.title, config.description, summaries(site.articles), summaries(site.programs), kind="home"
-            )
+                "/",
+                config.title,
+                config.description,
+                summaries(site.articles[:HOME_ARTICLES]),
+                summaries(site.programs),
+                kind="home",
+            ),
+            "more_articles": len(site.articles) > HOME_ARTICLES,
         },
     )
     yield Output(

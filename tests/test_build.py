@@ -137,8 +137,10 @@ def test_urls_follow_folders_and_file_names(site: Site, build: Build) -> None:
 def test_home_lists_programs_first_then_articles_newest_first(site: Site, build: Build) -> None:
     source = site({**articles(3), "content/programs/p.md": PROGRAM})
     assert build(source).code == 0
-    links = [a["href"] for a in soup(source / "site/index.html").select("main .card-title a")]
+    home = soup(source / "site/index.html")
+    links = [a["href"] for a in home.select("main .card-title a")]
     assert links == ["/programs/p/", "/articles/post-3/", "/articles/post-2/", "/articles/post-1/"]
+    assert home.select("main .more") == []  # every article is shown already
 
 
 def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None:
@@ -405,3 +407,14 @@ def test_external_links_in_articles_get_noopener(site: Site, build: Build) -> No
     assert build(source).code == 0
     link = soup(source / "site/articles/a/index.html").find("a", string="out")
     assert link is not None and link["rel"] == ["noopener"]
+
+
+def test_home_shows_the_ten_newest_articles_and_links_to_all(site: Site, build: Build) -> None:
+    source = site(articles(12))
+    assert build(source).code == 0
+    home = soup(source / "site/index.html")
+    shown = [a["href"] for a in home.select("main .card-title a")]
+    assert shown == [f"/articles/post-{n}/" for n in range(12, 2, -1)]
+    assert [a["href"] for a in home.select("main .more a")] == ["/articles/"]
+    listed = soup(source / "site/articles/index.html").select("main .card-title a")
+    assert len(listed) == 12
