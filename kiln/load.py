@@ -23,10 +23,10 @@ def read_config(source: Path, problems: Problems, base_url: str | None) -> Confi
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         problems.error(
-            f"{CONFIG_NAME} is missing",
+            "the site settings file is missing",
             Path(CONFIG_NAME),
             None,
-            f"expected the site settings in {path}; is --source the right folder?",
+            f"expected it at {path}; is --source the right folder?",
         )
         return None
     except UnicodeDecodeError as error:

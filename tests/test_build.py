@@ -418,3 +418,15 @@ def test_home_shows_the_ten_newest_articles_and_links_to_all(site: Site, build: 
     assert [a["href"] for a in home.select("main .more a")] == ["/articles/"]
     listed = soup(source / "site/articles/index.html").select("main .card-title a")
     assert len(listed) == 12
+
+
+def test_a_source_folder_without_site_yaml_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run
+
+    result = run(capsys, "build", "--source", str(tmp_path))
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"site.yaml: the site settings file is missing (expected it at {tmp_path}/site.yaml; "
+        "is --source the right folder?)"
+    )
+    assert not (tmp_path / "site").exists()
