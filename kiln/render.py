@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup as Safe
 
 from .cache import RenderCache, generator_digest
@@ -89,10 +90,11 @@ def render_site(
         _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
     )
     common = _common_key(site, source, assets)
+    templates = TemplateDigests(environment, source)
     cache = cache or RenderCache(None)
     files: dict[str, bytes] = {}
     for output in outputs(site):
-        key = _output_key(common, output)
+        key = _output_key(common, templates.digest(output.template), output)
         data = cache.get(key)
         if data is None:
             text = _render_one(output, environment, source, problems)
@@ -106,20 +108,67 @@ def render_site(
 
 
 def _common_key(site: Site, source: Path, assets: Mapping[str, str] | None) -> hashlib._Hash:
-    """Return a hash of what every output depends on: templates, settings, assets, the generator."""
-    digest = hashlib.sha256()
-    folder = source / TEMPLATES
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode())
-    return digest
+    """Return a hash of what every output depends on: settings, assets, the generator."""
+    return hashlib.sha256(
+        repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode()
+    )
 
 
-def _output_key(common: hashlib._Hash, output: Output) -> str:
-    """Return the key of one output: the common hash plus its template, URL and values."""
+class TemplateDigests:
+    """Hashes of each template together with every template it extends, includes or imports, at any depth.
+
+    An edited template so changes the key of the outputs that use it and of no other. A template that names
+    another by a variable, or that does not parse, is keyed by all templates: nothing can be missed.
+    """
+
+    def __init__(self, environment: jinja2.Environment, source: Path) -> None:
+        self.environment = environment
+        self.folder = source / TEMPLATES
+        self.memo: dict[str, str] = {}
+
+    def digest(self, name: str) -> str:
+        """Return the hash of a template and everything it references."""
+        if name not in self.memo:
+            names = self._closure(name)
+            digest = hashlib.sha256()
+            for member in sorted(names) if names is not None else self._all():
+                digest.update(member.encode() + b"\0" + self._bytes(member) + b"\0")
+            self.memo[name] = digest.hexdigest()
+        return self.memo[name]
+
+    def _closure(self, name: str) -> set[str] | None:
+        """Return the names a template reaches, itself included; None when that cannot be known."""
+        seen: set[str] = set()
+        waiting = [name]
+        while waiting:
+            current = waiting.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                text = self._bytes(current).decode("utf-8")
+                referenced = list(jinja2.meta.find_referenced_templates(self.environment.parse(text)))
+            except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+                return None
+            if None in referenced:
+                return None
+            waiting.extend(str(reference) for reference in referenced)
+        return seen
+
+    def _all(self) -> list[str]:
+        """Return every file under templates/, by name."""
+        return sorted(path.relative_to(self.folder).as_posix() for path in self.folder.rglob("*") if path.is_file())
+
+    def _bytes(self, name: str) -> bytes:
+        """Return a template file's bytes (empty when it is missing, which rendering reports)."""
+        path = self.folder / name
+        return path.read_bytes() if path.is_file() else b""
+
+
+def _output_key(common: hashlib._Hash, templates: str, output: Output) -> str:
+    """Return the key of one output: the common hash, its templates, its URL and its values."""
     digest = common.copy()
-    digest.update(repr((output.template, output.url, fingerprint(output.values))).encode())
+    digest.update(repr((templates, output.template, output.url, fingerprint(output.values))).encode())
     return digest.hexdigest()
 
 

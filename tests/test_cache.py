@@ -288,7 +288,25 @@ def test_an_edited_template_rerenders_the_pages_using_it_and_matches_a_clean_bui
     seen = rendered_urls(monkeypatch)
     _replace(source / "templates/program.html", "<h1>", '<h1 class="renamed">')
     assert build(source).code == 0
-    assert "/programs/p/" in seen
+    assert seen == ["/programs/p/"]  # the only page program.html renders
+    monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)
+
+
+def test_an_edited_partial_rerenders_every_page_that_imports_it(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    _replace(source / "templates/partials/macros.html", 'class="card"', 'class="card renamed"')
+    assert build(source).code == 0
+    # macros.html is imported by the lists, by articles (related) and by programs (signup button);
+    # base.html, the feed and the sitemap do not import it
+    rendered = set(seen)
+    assert "/feed.xml" not in rendered and "/sitemap.xml" not in rendered and "/404.html" not in rendered
+    assert {"/", "/articles/", "/programs/", "/articles/post-1/", "/programs/p/", "/tags/trust/"} <= rendered
+    assert "/about/" not in rendered  # page.html imports no macros
     monkeypatch.undo()
     assert_warm_equals_clean(source, build, tmp_path)
 
