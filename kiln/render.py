@@ -89,7 +89,7 @@ def render_site(
     environment.globals.update(
         _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
     )
-    common = _common_key(site, source, assets)
+    common = _common_key(site, assets)
     templates = TemplateDigests(environment, source)
     cache = cache or RenderCache(None)
     files: dict[str, bytes] = {}
@@ -107,7 +107,7 @@ def render_site(
     return files
 
 
-def _common_key(site: Site, source: Path, assets: Mapping[str, str] | None) -> hashlib._Hash:
+def _common_key(site: Site, assets: Mapping[str, str] | None) -> hashlib._Hash:
     """Return a hash of what every output depends on: settings, assets, the generator."""
     return hashlib.sha256(
         repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode()
@@ -125,6 +125,8 @@ class TemplateDigests:
         self.environment = environment
         self.folder = source / TEMPLATES
         self.memo: dict[str, str] = {}
+        self.read: dict[str, bytes] = {}  # base.html and the partials are shared: read and parse each once
+        self.references: dict[str, list[str | None] | None] = {}
 
     def digest(self, name: str) -> str:
         """Return the hash of a template and everything it references."""
@@ -145,15 +147,21 @@ class TemplateDigests:
             if current in seen:
                 continue
             seen.add(current)
-            try:
-                text = self._bytes(current).decode("utf-8")
-                referenced = list(jinja2.meta.find_referenced_templates(self.environment.parse(text)))
-            except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
-                return None
-            if None in referenced:
+            referenced = self._references(current)
+            if referenced is None or None in referenced:
                 return None
             waiting.extend(str(reference) for reference in referenced)
         return seen
+
+    def _references(self, name: str) -> list[str | None] | None:
+        """Return the templates one template names (None for a name made at run time); None if it does not parse."""
+        if name not in self.references:
+            try:
+                tree = self.environment.parse(self._bytes(name).decode("utf-8"))
+                self.references[name] = list(jinja2.meta.find_referenced_templates(tree))
+            except (UnicodeDecodeError, jinja2.TemplateSyntaxError):
+                self.references[name] = None
+        return self.references[name]
 
     def _all(self) -> list[str]:
         """Return every file under templates/, by name."""
@@ -161,8 +169,10 @@ class TemplateDigests:
 
     def _bytes(self, name: str) -> bytes:
         """Return a template file's bytes (empty when it is missing, which rendering reports)."""
-        path = self.folder / name
-        return path.read_bytes() if path.is_file() else b""
+        if name not in self.read:
+            path = self.folder / name
+            self.read[name] = path.read_bytes() if path.is_file() else b""
+        return self.read[name]
 
 
 def _output_key(common: hashlib._Hash, templates: str, output: Output) -> str:
