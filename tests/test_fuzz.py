@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import CONFIG, NOW, lay_out
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiln.errors import BuildFailed
+from kiln.markup import Markup, Unrenderable
 from kiln.pipeline import Options, render
 from kiln.site import path_problem
+from kiln.urls import Urls
 
 settings.register_profile(
     "default",
@@ -48,6 +50,7 @@ MARKDOWN_PIECES = (
     *("|---|", ":", "[^1]", "[^1]: ", "*[", "{: ", "}", "#id", ".class", "&", "&amp;", "&#", ";", "\\", "\n"),
     *("\n\n", "    ", "\t", "---", "...", "<script>", "</script>", "<a href=", "javascript:", "data:", "onclick="),
     *('"', "'", "/", "//", "https://x.test/", "mailto:a@b", "[TOC]", "<div>", "</div>", "<!--", "-->", "\r"),
+    *("  \n", "<https://x.test/>", "<a@b.test>", "*[HTML]: Hyper", "HTML", "[x]: /y", "![a](/b.png)", "[^x]"),
 )
 # Values as YAML would give them, plus the shapes editors get wrong: lists, mappings, dates, nothing.
 scalars = (
@@ -166,3 +169,37 @@ def test_random_site_settings(source: Path, settings_text: dict[str, Any]) -> No
         assert_built_or_refused(source)
     finally:
         (source / "site.yaml").write_text(CONFIG, encoding="utf-8")
+
+
+TRIMMED = Markup(Urls("https://example.org/sub/"))
+UNTRIMMED = Markup(Urls("https://example.org/sub/"), trim=False)
+
+
+def _converted(markup: Markup, body: str) -> object:
+    """Return what a body renders to, or the refusal."""
+    try:
+        return markup.render(body)
+    except Unrenderable as refused:
+        return refused
+
+
+TRIGGERS = (  # one body for each pattern and stage that markup.NEEDS may leave out, so each is always tried
+    *("`code`", "\\*not em\\*", "A[^1].\n\n[^1]: Note.", "[a][r]\n\n[r]: /x", "[a](/x)", "[r]\n\n[r]: /x"),
+    *("![i](/i.png)", "![i][r]\n\n[r]: /i.png", "![r]\n\n[r]: /i.png", "<https://x.test/>", "<a@b.test>"),
+    *("a  \nb", "a\t\nb", "a <b>x</b>", "&copy; &#169;", "*a* **b**", "_a_ __b__", "Para\n{: .c #d }"),
+    *("## H {: #h }", "[TOC]\n\n## A\n\n## B", "*[HTML]: Hyper\n\nHTML here", "Term\n: Definition"),
+)
+
+
+@FUZZ
+@given(body=markdowns)
+@example(body="")
+def test_leaving_out_patterns_a_body_cannot_trigger_changes_nothing(body: str) -> None:
+    # Markup skips inline patterns and tree stages whose trigger characters a body lacks; the HTML, headings and
+    # refused links must be exactly what full Markdown gives.
+    assert _converted(TRIMMED, body) == _converted(UNTRIMMED, body)
+
+
+@pytest.mark.parametrize("body", TRIGGERS)
+def test_leaving_out_patterns_keeps_each_pattern_a_body_triggers(body: str) -> None:
+    assert TRIMMED.render(body) == UNTRIMMED.render(body)
