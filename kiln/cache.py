@@ -176,10 +176,13 @@ class RenderCache:
         self.kept[key] = data
         return data
 
-    def put(self, key: str, data: bytes) -> None:
-        """Remember the bytes rendered for a key; never fail the build."""
+    def remember(self, key: str, data: bytes) -> None:
+        """Keep the bytes rendered for a key in this process (a worker has stored them)."""
         self.used.add(key)
         self.kept[key] = data
+
+    def store(self, key: str, data: bytes) -> None:
+        """Write the bytes rendered for a key to the cache folder; never fail the build."""
         if self.folder is None:
             return
         try:

@@ -18,6 +18,11 @@ class SiteError(Exception):
     def __str__(self) -> str:
         return self.format()
 
+    def __reduce__(self) -> tuple[type[SiteError], tuple[str, Path | None, int | None, str | None]]:
+        # Exceptions unpickle by setting attributes, which a frozen dataclass refuses: rebuild from the fields
+        # instead, so that errors can come back from the workers that parse and render.
+        return (SiteError, (self.message, self.path, self.line, self.hint))
+
     def format(self, label: str = "") -> str:
         """Return the error as one line: `path:line: message (hint)`, with an optional label after the place."""
         where = ""

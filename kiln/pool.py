@@ -1,11 +1,18 @@
-"""Parse many sources at once: Markdown is the costliest step of a build, so it runs on every core."""
+"""Work spread over every core: parsing many sources, rendering many outputs.
+
+Workers are forked, so they start at once with everything the parent holds (modules, settings, the site model,
+compiled templates) and nothing is sent to them; only their results travel back.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 from .cache import PageCache, page_keys
 from .config import Config
@@ -14,10 +21,57 @@ from .errors import Problems, SiteError
 from .markup import Markup
 from .urls import Urls
 
-# Below this many files a pool's start-up costs more than it saves.
+# Below this many items a pool's start-up costs more than it saves.
 POOL_THRESHOLD = 64
 
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 Parsed = tuple[Page | None, list[SiteError], list[SiteError]]
+_work: tuple[Callable[[list[Any]], Any], list[list[Any]]] | None = None  # what forked workers find on waking
+
+
+def spread(
+    task: Callable[[list[Item]], list[Result]], items: list[Item], weight: Callable[[Item], int] | None = None
+) -> list[Result]:
+    """Return task's result for each item, in the order of the items: on every core when there are many.
+
+    The task takes a list of items and returns one result per item. Items are dealt out so that each worker
+    gets about the same total weight (the heaviest first, each to the lightest-loaded worker).
+    """
+    workers = min(len(os.sched_getaffinity(0)), len(items) // (POOL_THRESHOLD // 2) or 1)
+    if len(items) < POOL_THRESHOLD or workers < 2:
+        return task(items) if items else []
+    global _work
+    dealt = _deal(items, workers, weight or (lambda item: 1))
+    _work = (task, [[items[index] for index in indices] for indices in dealt])
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            chunks = list(pool.map(_run_chunk, range(workers)))
+    finally:
+        _work = None
+    results: list[Any] = [None] * len(items)
+    for indices, chunk in zip(dealt, chunks, strict=True):
+        for index, result in zip(indices, chunk, strict=True):
+            results[index] = result
+    return results
+
+
+def _deal(items: list[Item], workers: int, weight: Callable[[Item], int]) -> list[list[int]]:
+    """Return, for each worker, the indices of the items it takes, in order, so that the loads come out even."""
+    loads = [(0, worker) for worker in range(workers)]
+    dealt: list[list[int]] = [[] for _ in range(workers)]
+    for index in sorted(range(len(items)), key=lambda index: -weight(items[index])):
+        load, worker = heapq.heappop(loads)
+        dealt[worker].append(index)
+        heapq.heappush(loads, (load + weight(items[index]), worker))
+    return [sorted(indices) for indices in dealt]
+
+
+def _run_chunk(index: int) -> Any:
+    """In a worker: run the task on its chunk, both inherited from the parent at the fork."""
+    assert _work is not None
+    task, chunks = _work
+    return task(chunks[index])
 
 
 def parse_pages(sources: list[Source], config: Config, problems: Problems, cache: PageCache) -> list[Page]:
@@ -32,35 +86,16 @@ def parse_pages(sources: list[Source], config: Config, problems: Problems, cache
         else:
             pages.append(hit[0])
             problems.warnings.extend(hit[1])
-    for parsed, warnings in _parse_all(missing, config, problems):
-        page = dataclasses.replace(parsed, key=keys[parsed.src_path])
-        cache.put(page.key, page, warnings)
-        pages.append(page)
+    parsed = spread(lambda chunk: _parse_chunk(chunk, config), missing, weight=lambda source: len(source.data))
+    for page, errors, warnings in parsed:
+        problems.errors.extend(errors)
+        problems.warnings.extend(warnings)
+        if page is not None and not errors:
+            page = dataclasses.replace(page, key=keys[page.src_path])
+            cache.put(page.key, page, warnings)
+            pages.append(page)
     order = {source.src_path: position for position, source in enumerate(sources)}
     return sorted(pages, key=lambda page: order[page.src_path])
-
-
-def _parse_all(sources: list[Source], config: Config, problems: Problems) -> list[tuple[Page, list[SiteError]]]:
-    """Return each page parsed with its own warnings, using every core when there are many."""
-    if not sources:
-        return []
-    workers = min(len(os.sched_getaffinity(0)), len(sources) // (POOL_THRESHOLD // 2) or 1)
-    if len(sources) < POOL_THRESHOLD or workers < 2:
-        results = [_parse_chunk(sources, config)]
-    else:
-        chunks = [sources[index::workers] for index in range(workers)]
-        # fork: the workers start at once with everything imported (no re-import per worker)
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_parse_chunk, chunks, [config] * workers))
-    parsed: list[tuple[Page, list[SiteError]]] = []
-    for chunk in results:
-        for page, errors, warnings in chunk:
-            problems.errors.extend(errors)
-            problems.warnings.extend(warnings)
-            if page is not None and not errors:
-                parsed.append((page, warnings))
-    return parsed
 
 
 def _parse_chunk(sources: list[Source], config: Config) -> list[Parsed]:

@@ -19,7 +19,8 @@ from markupsafe import Markup as Safe
 
 from .cache import RenderCache, generator_digest
 from .content import Page, Summary
-from .errors import Problems
+from .errors import Problems, SiteError
+from .pool import spread
 from .site import Site, TagEntry
 from .urls import Urls, dest_for, with_utm
 
@@ -92,19 +93,48 @@ def render_site(
     common = _common_key(site, assets)
     templates = TemplateDigests(environment, source)
     cache = cache or RenderCache(None)
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | None] = {}
+    missing: list[tuple[str, Output]] = []
     for output in outputs(site):
         key = _output_key(common, templates.digest(output.template), output)
-        data = cache.get(key)
+        files[dest_for(output.url)] = data = cache.get(key)
         if data is None:
-            text = _render_one(output, environment, source, problems)
-            if text is None:
-                continue
-            data = text.encode("utf-8")
-            cache.put(key, data)
+            missing.append((key, output))
+
+    def render_chunk(chunk: list[tuple[str, Output]]) -> list[tuple[bytes | None, list[SiteError]]]:
+        """Render some outputs and store each in the cache; return their bytes (None where a template failed)."""
+        local = Problems()
+        rendered: list[tuple[bytes | None, list[SiteError]]] = []
+        for key, output in chunk:
+            before = len(local.errors)
+            text = _render_one(output, environment, source, local)
+            data = None if text is None else text.encode("utf-8")
+            if data is not None:
+                cache.store(key, data)
+            rendered.append((data, local.errors[before:]))
+        return rendered
+
+    known = {(error.path, error.line, error.message) for error in problems.errors}
+    results = spread(render_chunk, missing, weight=lambda job: _weight(job[1]))
+    for (key, output), (data, errors) in zip(missing, results, strict=True):
         files[dest_for(output.url)] = data
-    files["robots.txt"] = robots(site, urls).encode("utf-8")
-    return files
+        if data is not None:
+            cache.remember(key, data)
+        for error in errors:  # a mistake in a shared template is reported once, not once per page
+            if (error.path, error.line, error.message) not in known:
+                known.add((error.path, error.line, error.message))
+                problems.errors.append(error)
+    done = {dest: data for dest, data in files.items() if data is not None}
+    done["robots.txt"] = robots(site, urls).encode("utf-8")
+    return done
+
+
+def _weight(output: Output) -> int:
+    """Return about how long an output takes to render, in article pages: lists cost by their length."""
+    page = output.values.get("page")
+    if isinstance(page, Listing):
+        return 1 + (len(page.articles) + len(page.programs) + len(page.tags)) // 4
+    return 1 + len(output.values.get("entries", ())) // 2  # a feed holds whole articles; a sitemap, lines
 
 
 def _common_key(site: Site, assets: Mapping[str, str] | None) -> hashlib._Hash:
