@@ -23,6 +23,7 @@ from .urls import Urls
 
 # Below this many items a pool's start-up costs more than it saves.
 POOL_THRESHOLD = 64
+CHUNKS_PER_WORKER = 4
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -31,22 +32,32 @@ _work: tuple[Callable[[list[Any]], Any], list[list[Any]]] | None = None  # what 
 
 
 def spread(
-    task: Callable[[list[Item]], list[Result]], items: list[Item], weight: Callable[[Item], int] | None = None
+    task: Callable[[list[Item]], list[Result]],
+    items: list[Item],
+    weight: Callable[[Item], int] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Result]:
     """Return task's result for each item, in the order of the items: on every core when there are many.
 
-    The task takes a list of items and returns one result per item. Items are dealt out so that each worker
-    gets about the same total weight (the heaviest first, each to the lightest-loaded worker).
+    The task takes a list of items and returns one result per item. Items are dealt into chunks of about the
+    same total weight (the heaviest first, each to the lightest chunk), and each worker takes the next chunk.
+    `meanwhile` runs in this process while the workers work (or before the task, when there are none).
     """
     workers = min(len(os.sched_getaffinity(0)), len(items) // (POOL_THRESHOLD // 2) or 1)
     if len(items) < POOL_THRESHOLD or workers < 2:
+        if meanwhile is not None:
+            meanwhile()
         return task(items) if items else []
     global _work
-    dealt = _deal(items, workers, weight or (lambda item: 1))
+    # several chunks per worker: a worker done early takes the next, and results travel while others still work
+    dealt = _deal(items, workers * CHUNKS_PER_WORKER, weight or (lambda item: 1))
     _work = (task, [[items[index] for index in indices] for indices in dealt])
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            chunks = list(pool.map(_run_chunk, range(workers)))
+            running = pool.map(_run_chunk, range(len(dealt)))  # every chunk is handed out before this returns
+            if meanwhile is not None:
+                meanwhile()
+            chunks = list(running)
     finally:
         _work = None
     results: list[Any] = [None] * len(items)
@@ -56,15 +67,15 @@ def spread(
     return results
 
 
-def _deal(items: list[Item], workers: int, weight: Callable[[Item], int]) -> list[list[int]]:
-    """Return, for each worker, the indices of the items it takes, in order, so that the loads come out even."""
-    loads = [(0, worker) for worker in range(workers)]
-    dealt: list[list[int]] = [[] for _ in range(workers)]
+def _deal(items: list[Item], chunks: int, weight: Callable[[Item], int]) -> list[list[int]]:
+    """Return, for each chunk, the indices of the items it takes, in order, so that the loads come out even."""
+    loads = [(0, chunk) for chunk in range(chunks)]
+    dealt: list[list[int]] = [[] for _ in range(chunks)]
     for index in sorted(range(len(items)), key=lambda index: -weight(items[index])):
-        load, worker = heapq.heappop(loads)
-        dealt[worker].append(index)
-        heapq.heappush(loads, (load + weight(items[index]), worker))
-    return [sorted(indices) for indices in dealt]
+        load, chunk = heapq.heappop(loads)
+        dealt[chunk].append(index)
+        heapq.heappush(loads, (load + weight(items[index]), chunk))
+    return [sorted(indices) for indices in dealt if indices]
 
 
 def _run_chunk(index: int) -> Any:
@@ -74,8 +85,17 @@ def _run_chunk(index: int) -> Any:
     return task(chunks[index])
 
 
-def parse_pages(sources: list[Source], config: Config, problems: Problems, cache: PageCache) -> list[Page]:
-    """Return the pages of all sources, in source order: from the cache where it has them, else parsed."""
+def parse_pages(
+    sources: list[Source],
+    config: Config,
+    problems: Problems,
+    cache: PageCache,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[Page]:
+    """Return the pages of all sources, in source order: from the cache where it has them, else parsed.
+
+    `meanwhile` is work for this process while other processes parse.
+    """
     keys = page_keys(sources, config, cache.keys)
     pages: list[Page] = []
     missing: list[Source] = []
@@ -86,7 +106,9 @@ def parse_pages(sources: list[Source], config: Config, problems: Problems, cache
         else:
             pages.append(hit[0])
             problems.warnings.extend(hit[1])
-    parsed = spread(lambda chunk: _parse_chunk(chunk, config), missing, weight=lambda source: len(source.data))
+    parsed = spread(
+        lambda chunk: _parse_chunk(chunk, config), missing, weight=lambda source: len(source.data), meanwhile=meanwhile
+    )
     for page, errors, warnings in parsed:
         problems.errors.extend(errors)
         problems.warnings.extend(warnings)

@@ -73,8 +73,7 @@ def make_environment(source: Path) -> jinja2.Environment:
 
 def render_site(
     site: Site,
-    environment: jinja2.Environment,
-    source: Path,
+    templates: Templates,
     problems: Problems,
     assets: Mapping[str, str] | None = None,
     cache: RenderCache | None = None,
@@ -86,12 +85,12 @@ def render_site(
     rendered again.
     """
     urls = Urls(site.config.base_url)
+    environment, source = templates.environment, templates.source
     # globals, not render arguments, so that imported macros see them too
     environment.globals.update(
         _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
     )
     common = _common_key(site, assets)
-    templates = TemplateDigests(environment, source)
     cache = cache or RenderCache(None)
     files: dict[str, bytes | None] = {}
     missing: list[tuple[str, Output]] = []
@@ -144,8 +143,9 @@ def _common_key(site: Site, assets: Mapping[str, str] | None) -> hashlib._Hash:
     )
 
 
-class TemplateDigests:
-    """Hashes of each template together with every template it extends, includes or imports, at any depth.
+class Templates:
+    """The templates of one build: the environment that compiles them, and the hash of each together with every
+    template it extends, includes or imports, at any depth.
 
     An edited template so changes the key of the outputs that use it and of no other. A template that names
     another by a variable, or that does not parse, is keyed by all templates: nothing can be missed.
@@ -153,6 +153,7 @@ class TemplateDigests:
 
     def __init__(self, environment: jinja2.Environment, source: Path) -> None:
         self.environment = environment
+        self.source = source
         self.folder = source / TEMPLATES
         self.memo: dict[str, str] = {}
         self.read: dict[str, bytes] = {}  # base.html and the partials are shared: read and parse each once
@@ -167,6 +168,18 @@ class TemplateDigests:
                 digest.update(member.encode() + b"\0" + self._bytes(member) + b"\0")
             self.memo[name] = digest.hexdigest()
         return self.memo[name]
+
+    def prepare(self) -> None:
+        """Hash and compile every template now (the build runs this while Markdown keeps the other cores busy).
+
+        A template that does not compile is left for rendering to report, with the page that uses it.
+        """
+        for name in self._all():
+            self.digest(name)
+            try:
+                self.environment.get_template(name)
+            except (jinja2.TemplateError, UnicodeDecodeError):
+                continue
 
     def _closure(self, name: str) -> set[str] | None:
         """Return the names a template reaches, itself included; None when that cannot be known."""
