@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiln.errors import BuildFailed
-from kiln.markup import Markup, Unrenderable
+from kiln.markup import MAX_NESTING, Markup, Unrenderable, nesting, refusal
 from kiln.pipeline import Options, render
 from kiln.site import path_problem
 from kiln.urls import Urls
@@ -203,3 +203,22 @@ def test_leaving_out_patterns_a_body_cannot_trigger_changes_nothing(body: str) -
 @pytest.mark.parametrize("body", TRIGGERS)
 def test_leaving_out_patterns_keeps_each_pattern_a_body_triggers(body: str) -> None:
     assert TRIMMED.render(body) == UNTRIMMED.render(body)
+
+
+NESTING_PIECES = ("    ", "  ", " ", "\t", "> ", ">", "- ", "* ", "+ ", "1. ", "123456789) ", "-\t", "x", "\n", "```\n")
+
+
+@FUZZ
+@given(body=st.lists(st.sampled_from(NESTING_PIECES), min_size=40, max_size=400).map("".join))
+@example(body="\t" * (MAX_NESTING + 1) + "x\n")  # one character a level: the shortest too-deep line
+@example(body="Text.\n\n" + "\t" * MAX_NESTING + "-x\n")
+@example(body="Text.\n\n" + "\t" * MAX_NESTING + "- x\n")
+def test_the_quick_nesting_check_never_lets_a_too_deep_body_through(body: str) -> None:
+    # refusal() counts nesting line by line only when some line starts with a long run of indentation and
+    # markers; a body it skips must be one whose count is within the limit.
+    depth, line = nesting(body)
+    refused = refusal(body)
+    if depth > MAX_NESTING:
+        assert refused is not None and refused.line == line
+    elif refused is not None:
+        assert "nested" not in refused.message
