@@ -41,12 +41,11 @@ def spread(
 
     The task takes a list of items and returns one result per item. Items are dealt into chunks of about the
     same total weight (the heaviest first, each to the lightest chunk), and each worker takes the next chunk.
-    `meanwhile` runs in this process while the workers work (or before the task, when there are none).
+    `meanwhile` is work worth doing only beside other processes (such as compiling templates ahead of need): it
+    runs in this process while the workers work, and not at all when there are none.
     """
     workers = min(len(os.sched_getaffinity(0)), len(items) // (POOL_THRESHOLD // 2) or 1)
     if len(items) < POOL_THRESHOLD or workers < 2:
-        if meanwhile is not None:
-            meanwhile()
         return task(items) if items else []
     global _work
     # several chunks per worker: a worker done early takes the next, and results travel while others still work
