@@ -122,6 +122,12 @@ class Page:
         """Return what lists and boxes show of this page."""
         return Summary(**{field.name: getattr(self, field.name) for field in dataclasses.fields(Summary)})
 
+    def same_but_text(self, other: Page) -> bool:
+        """Return whether another version of this page differs in its text alone, not in anything a list shows."""
+        if self.summary != other.summary:
+            return False
+        return replace(self, body="", headings=(), words=0) == replace(other, body="", headings=(), words=0)
+
     @property
     def reading_minutes(self) -> int:
         """Return the reading time in whole minutes, at least one."""

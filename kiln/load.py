@@ -93,6 +93,11 @@ def _source(path: Path, source: Path, memo: SourceMemo | None, seen: dict[Path, 
     return made
 
 
+def read_source(source: Path, src_path: Path) -> Source:
+    """Return one content file as a Source, from its path relative to the source folder; raise OSError."""
+    return Source(src_path, _read_at_most(source / src_path, MAX_FILE_BYTES + 1))
+
+
 def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
     """Return the static files, keyed by their path in the output folder, recording names no host can serve."""
     files = {

@@ -10,11 +10,11 @@ import jinja2
 
 from .cache import Caches, open_caches
 from .errors import Problems, SiteError
-from .load import read_config, read_sources, read_static
+from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
-from .render import Templates, make_environment, render_site
-from .site import Site, make_site
+from .render import Templates, make_environment, outputs_showing_text, render_outputs, render_site
+from .site import Site, make_site, replace_page
 from .write import Written, check_output_folder, write_output
 
 
@@ -43,6 +43,7 @@ class Rendered:
     site: Site
     files: dict[str, bytes]
     warnings: list[SiteError] = field(default_factory=list)
+    assets: dict[str, str] = field(default_factory=dict)  # static files' paths -> their fingerprinted names
 
 
 def render(options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None) -> Rendered:
@@ -74,7 +75,34 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     files[".nojekyll"] = b""
     files.update(host_files(site, files, assets, problems))
     problems.raise_errors()
-    return Rendered(site, files, problems.warnings)
+    return Rendered(site, files, problems.warnings, assets.names)
+
+
+def rerender(
+    previous: Rendered, options: Options, environment: jinja2.Environment, caches: Caches, changed: Path
+) -> Rendered | None:
+    """Return the site again after an edit to one page's text, re-rendering only the outputs that show that text.
+
+    For the live preview: the edit of an article's body is on screen without rebuilding the model or keying
+    every output. None means the edit (or the previous build) may reach further, and a full render is needed:
+    the file is new or gone, it has problems, or it changed a title, date, tag or anything else a list shows.
+    """
+    old = next((page for page in previous.site.all_pages if page.src_path == changed), None)
+    if old is None or previous.warnings:
+        return None
+    problems = Problems()
+    try:
+        source = read_source(options.source, changed)
+    except OSError:
+        return None
+    parsed = parse_pages([source], previous.site.config, problems, caches.pages)
+    if problems.errors or problems.warnings or not parsed or not parsed[0].same_but_text(old):
+        return None
+    site = replace_page(previous.site, old, parsed[0])
+    templates = Templates(environment, options.source)
+    wanted = outputs_showing_text(site, parsed[0])
+    files = previous.files | render_outputs(site, wanted, templates, problems, previous.assets, caches.rendered)
+    return None if problems.errors else Rendered(site, files, [], previous.assets)
 
 
 def build(options: Options) -> tuple[Rendered, Written]:

@@ -21,7 +21,7 @@ from .cache import RenderCache, generator_digest
 from .content import Page, Summary
 from .errors import Problems, SiteError
 from .pool import spread
-from .site import Site, TagEntry
+from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for, with_utm
 
 TEMPLATES = "templates"
@@ -84,6 +84,20 @@ def render_site(
     so an output's key covers everything it can show: with a cache, a file whose key is unchanged is not
     rendered again.
     """
+    files = render_outputs(site, list(outputs(site)), templates, problems, assets, cache)
+    files["robots.txt"] = robots(site, Urls(site.config.base_url)).encode("utf-8")
+    return files
+
+
+def render_outputs(
+    site: Site,
+    wanted: list[Output],
+    templates: Templates,
+    problems: Problems,
+    assets: Mapping[str, str] | None = None,
+    cache: RenderCache | None = None,
+) -> dict[str, bytes]:
+    """Return the given outputs of the site rendered, keyed by their path in the output folder."""
     urls = Urls(site.config.base_url)
     environment, source = templates.environment, templates.source
     # globals, not render arguments, so that imported macros see them too
@@ -94,7 +108,7 @@ def render_site(
     cache = cache or RenderCache(None)
     files: dict[str, bytes | None] = {}
     missing: list[tuple[str, Output]] = []
-    for output in outputs(site):
+    for output in wanted:
         key = _output_key(common, templates.digest(output.template), output)
         files[dest_for(output.url)] = data = cache.get(key)
         if data is None:
@@ -123,9 +137,7 @@ def render_site(
             if (error.path, error.line, error.message) not in known:
                 known.add((error.path, error.line, error.message))
                 problems.errors.append(error)
-    done = {dest: data for dest, data in files.items() if data is not None}
-    done["robots.txt"] = robots(site, urls).encode("utf-8")
-    return done
+    return {dest: data for dest, data in files.items() if data is not None}
 
 
 def _weight(output: Output) -> int:
@@ -156,8 +168,7 @@ class Templates:
         self.source = source
         self.folder = source / TEMPLATES
         self.memo: dict[str, str] = {}
-        self.read: dict[str, bytes] = {}  # base.html and the partials are shared: read and parse each once
-        self.references: dict[str, list[str | None] | None] = {}
+        self.read: dict[str, bytes] = {}  # base.html and the partials are shared: read each once
 
     def digest(self, name: str) -> str:
         """Return the hash of a template and everything it references."""
@@ -196,15 +207,9 @@ class Templates:
             waiting.extend(str(reference) for reference in referenced)
         return seen
 
-    def _references(self, name: str) -> list[str | None] | None:
+    def _references(self, name: str) -> tuple[str | None, ...] | None:
         """Return the templates one template names (None for a name made at run time); None if it does not parse."""
-        if name not in self.references:
-            try:
-                tree = self.environment.parse(self._bytes(name).decode("utf-8"))
-                self.references[name] = list(jinja2.meta.find_referenced_templates(tree))
-            except (UnicodeDecodeError, jinja2.TemplateSyntaxError):
-                self.references[name] = None
-        return self.references[name]
+        return _referenced(self.environment, self._bytes(name))
 
     def _all(self) -> list[str]:
         """Return every file under templates/, by name."""
@@ -216,6 +221,15 @@ class Templates:
             path = self.folder / name
             self.read[name] = path.read_bytes() if path.is_file() else b""
         return self.read[name]
+
+
+@functools.lru_cache(maxsize=256)
+def _referenced(environment: jinja2.Environment, text: bytes) -> tuple[str | None, ...] | None:
+    """Return the templates a template's text names; None if it does not parse (remembered: serve asks each save)."""
+    try:
+        return tuple(jinja2.meta.find_referenced_templates(environment.parse(text.decode("utf-8"))))
+    except (UnicodeDecodeError, jinja2.TemplateSyntaxError):
+        return None
 
 
 def _output_key(common: hashlib._Hash, templates: str, output: Output) -> str:
@@ -352,25 +366,47 @@ def outputs(site: Site) -> Iterator[Output]:
             },
         )
     for page in site.all_pages:
-        yield Output(
-            page.url,
-            f"{page.kind}.html",
-            {
-                "page": page,
-                "status": site.status(page),
-                # summaries, not pages: editing only an article's text re-renders no page that merely lists it
-                "related": summaries(site.related.get(page.url, ())),
-                "program": program.summary if (program := site.program(page.program)) else None,
-                "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
-            },
-        )
+        yield page_output(site, page, tag_link)
     yield Output(
         "/404.html",
         "404.html",
         {"page": Listing("/404.html", "Page not found", "We could not find the page you asked for.")},
     )
-    entries = site.articles[: config.feed_size]
-    yield Output(
+    yield feed_output(site, tag_link)
+    yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
+
+
+def outputs_showing_text(site: Site, page: Page) -> list[Output]:
+    """Return the outputs that show a page's text (its body and headings): its own page, and the feed if it is in.
+
+    Every other output shows pages by their Summary; tests/test_cache.py checks that this stays so.
+    """
+    tag_link = functools.cache(site.tag_link)
+    feed = feed_output(site, tag_link)
+    in_feed = any(entry is page for entry in feed.values["entries"])
+    return [page_output(site, page, tag_link)] + ([feed] if in_feed else [])
+
+
+def page_output(site: Site, page: Page, tag_link: Callable[[str], TagLink]) -> Output:
+    """Return the output of one content page."""
+    return Output(
+        page.url,
+        f"{page.kind}.html",
+        {
+            "page": page,
+            "status": site.status(page),
+            # summaries, not pages: editing only an article's text re-renders no page that merely lists it
+            "related": summaries(site.related.get(page.url, ())),
+            "program": program.summary if (program := site.program(page.program)) else None,
+            "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
+        },
+    )
+
+
+def feed_output(site: Site, tag_link: Callable[[str], TagLink]) -> Output:
+    """Return the Atom feed's output: the newest articles, whole."""
+    entries = site.articles[: site.config.feed_size]
+    return Output(
         "/feed.xml",
         "feed.xml",
         {
@@ -379,7 +415,6 @@ def outputs(site: Site) -> Iterator[Output]:
             "updated": max((entry.updated or entry.date for entry in entries if entry.date), default=EPOCH),
         },
     )
-    yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
 
 
 def summaries(pages: tuple[Page, ...]) -> tuple[Summary, ...]:

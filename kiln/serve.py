@@ -37,7 +37,7 @@ from .cache import open_caches
 from .config import CONFIG_NAME
 from .errors import BuildFailed, SiteError
 from .load import SourceMemo
-from .pipeline import Options, render
+from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
 from .write import check_output_folder, write_changed
 
@@ -196,6 +196,8 @@ class Preview:
         self.caches = open_caches(options.source, options.cache)  # kept in memory from one rebuild to the next
         self.caches.sources = SourceMemo()
         self.written: dict[str, bytes] | None = None  # what the preview folder holds, after the first rebuild
+        self.last: Rendered | None = None  # the last site built, for the quick path of an edit to a page's text
+        self.quick = False  # the last rebuild took the quick path: a full one should confirm it
         self.unsaved = False
         self.failure: list[SiteError] = []
         self._shown: list[str] = []  # the problems last printed, so the same ones are not printed again
@@ -208,10 +210,14 @@ class Preview:
             check_output_folder(self.folder, self.options.source)
             assert self.caches.sources is not None
             self.caches.sources.forget(self.options.source / path for path in changed)  # re-read, whatever stat says
-            rendered = render(self.options, self.environment, self.caches)
-            self.written = None  # until the write is done, the folder may be anything
+            quick = None
+            if self.last is not None and previous is not None and len(changed) == 1:
+                quick = rerender(self.last, self.options, self.environment, self.caches, Path(changed[0]))
+            self.quick = quick is not None
+            rendered = quick or render(self.options, self.environment, self.caches)
+            self.written = self.last = None  # until the write is done, the folder may be anything
             write_changed(rendered.files, self.folder, previous)
-            self.written = rendered.files
+            self.written, self.last = rendered.files, rendered
             self.unsaved = True
         except BuildFailed as failure:
             self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])
@@ -231,6 +237,17 @@ class Preview:
         elif changed:
             print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
         return True
+
+    def confirm(self) -> bool:
+        """After a quick rebuild, build in full (off the editor's clock); return whether the preview changed.
+
+        The quick path is exact by design; this makes the preview the very site a build makes even if it were
+        not, and lets the caches forget what the edit replaced.
+        """
+        if not self.quick:
+            return False
+        before = self.written
+        return not self.rebuild(()) or self.written != before
 
     def persist(self) -> None:
         """Store the caches after a successful rebuild; called once the browser was told to reload."""
@@ -436,7 +453,9 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
-        self.preview.persist()  # after the reload message: storing the cache is not on the editor's clock
+        if self.preview.confirm():  # after the reload message, like storing the caches: not on the editor's clock
+            LiveReloadHandler.reload_waiters("*")
+        self.preview.persist()
 
     def _watch_root(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
         """Watch the source folder itself (not below it) for site.yaml and for folders coming or going."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -103,6 +104,22 @@ class Site:
         if page.date is not None and page.date > self.now:
             return "scheduled"
         return None
+
+
+def replace_page(site: Site, old: Page, new: Page) -> Site:
+    """Return the site with one page object swapped for another wherever it appears (its lists stay in order)."""
+
+    def swap(pages: tuple[Page, ...]) -> tuple[Page, ...]:
+        return tuple(new if page is old else page for page in pages)
+
+    return dataclasses.replace(
+        site,
+        articles=swap(site.articles),
+        programs=swap(site.programs),
+        pages=swap(site.pages),
+        tags=tuple(Tag(tag.name, tag.slug, swap(tag.articles)) for tag in site.tags),
+        related={url: swap(pages) for url, pages in site.related.items()},
+    )
 
 
 def make_site(pages: list[Page], config: Config, problems: Problems, now: dt.datetime, drafts: bool) -> Site:

@@ -453,3 +453,98 @@ def test_a_build_that_changes_one_file_replaces_just_that_file(site: Site, build
     assert b"A second paragraph." in page.read_bytes()
     assert not (source / ".site.staging").exists()
     assert_warm_equals_clean(source, build, tmp_path)
+
+
+# --- serve's quick path: an edit to one page's text re-renders only what shows that text ------------------------
+
+ONE_FILE_CHANGES = [
+    ("body", "post-3", lambda text: text + "\nA new line.\n", True),
+    ("heading", "post-3", lambda text: text.replace("## Part", "## Part one\n\n## Part two\n\n## Part three"), True),
+    ("newest article's body", "post-5", lambda text: text + "\nMore about it.\n", True),
+    ("first paragraph (the description)", "post-5", lambda text: text.replace("Text 5", "Text five"), False),
+    ("title", "post-2", lambda text: text.replace("title: Post 2", "title: Second post"), False),
+    ("description", "post-2", lambda text: text.replace("Text 2", "Text 2 " + "long " * 40), False),
+    ("date", "post-2", lambda text: text.replace("2026-01-02", "2026-01-09"), False),
+    ("tags", "post-4", lambda text: text.replace("trust, work", "grief"), False),
+    ("draft", "post-4", lambda text: text.replace("program: p", "program: p\ndraft: true"), False),
+    ("program reference", "post-1", lambda text: text.replace("program: p\n", ""), False),
+    ("a warning", "post-1", lambda text: text.replace("program: p", "program: p\ncolour: red"), False),
+]
+
+
+@pytest.mark.parametrize("change", ONE_FILE_CHANGES, ids=lambda change: change[0])
+def test_a_preview_rebuild_of_one_edited_file_writes_what_a_clean_build_writes(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str, Callable[[str], str], bool]
+) -> None:
+    _, name, edit, quick = change
+    source = site(sources())
+    preview = preview_of(source)
+    path = source / f"content/articles/{name}.md"
+    path.write_text(edit(path.read_text()))
+    assert preview.rebuild((f"content/articles/{name}.md",))  # type: ignore[attr-defined]
+    assert preview.quick is quick  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+    assert not preview.confirm()  # type: ignore[attr-defined]  # the full build after it finds nothing to change
+
+
+def test_an_error_in_the_edited_file_leaves_the_quick_path_for_a_full_report(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = site(sources())
+    preview = preview_of(source)
+    _replace(source / "content/articles/post-3.md", "2026-01-03", "someday")
+    assert not preview.rebuild(("content/articles/post-3.md",))  # type: ignore[attr-defined]
+    assert "content/articles/post-3.md:3: `date`" in capsys.readouterr().out
+
+
+def test_a_full_build_after_the_quick_path_puts_right_whatever_it_missed(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.pipeline
+
+    source = site(sources())
+    preview = preview_of(source)
+    monkeypatch.setattr(kiln.pipeline, "outputs_showing_text", lambda site, page: [])  # a quick path gone wrong
+    _append(source / "content/articles/post-3.md", "\nA new line.\n")
+    assert preview.rebuild(("content/articles/post-3.md",))  # type: ignore[attr-defined]
+    assert b"A new line" not in (source / ".preview/site/articles/post-3/index.html").read_bytes()
+    assert preview.confirm()  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+
+
+def test_only_a_pages_own_output_and_the_feed_show_its_text(site: Site) -> None:
+    # The quick path re-renders just these two after an edit to a page's text: every other output must show
+    # pages by their Summary, which holds no text.
+    from kiln.content import Page
+    from kiln.pipeline import Options, render
+    from kiln.render import outputs, outputs_showing_text
+
+    source = site(sources())
+    rendered = render(Options(source=source, cache=False))
+    shown: dict[str, set[str]] = {}  # page URL -> the URLs of the outputs given that Page itself
+    for output in outputs(rendered.site):
+        for page in _pages_in(output.values):
+            assert isinstance(page, Page)
+            shown.setdefault(page.url, set()).add(output.url)
+    assert set(shown) == {page.url for page in rendered.site.all_pages}
+    for page in rendered.site.all_pages:
+        expected = {output.url for output in outputs_showing_text(rendered.site, page)}
+        assert page.url in shown[page.url] <= expected
+    assert "/feed.xml" in shown[rendered.site.articles[0].url]
+
+
+def _pages_in(value: object) -> list[object]:
+    """Return every Page object inside a value, at any depth."""
+    import dataclasses
+
+    from kiln.content import Page
+
+    if isinstance(value, Page):
+        return [value]
+    if isinstance(value, dict):
+        return [page for item in value.values() for page in _pages_in(item)]
+    if isinstance(value, (list, tuple)):
+        return [page for item in value for page in _pages_in(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [page for field in dataclasses.fields(value) for page in _pages_in(getattr(value, field.name))]
+    return []
