@@ -78,14 +78,18 @@ class PageCache:
     def save(self) -> None:
         """Write the entries this build used (dropping the rest), if anything changed; never fail the build."""
         self.decoded = {key: value for key, value in self.decoded.items() if key in self.used}
-        if self.path is None or (not self.changed and self.used == set(self.entries)):
+        unused = self.entries.keys() - self.used
+        for key in unused:
+            del self.entries[key]
+        self.changed = self.changed or bool(unused)
+        if self.path is None or not self.changed:
             return
         self.changed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
             with temporary.open("wb") as handle:
-                write_packed(handle, {key: self.entries[key] for key in sorted(self.used)})
+                write_packed(handle, {key: self.entries[key] for key in sorted(self.entries)})
             temporary.replace(self.path)
             (self.path.parent / "pages.json").unlink(missing_ok=True)  # the first format's file
         except OSError as error:
@@ -157,13 +161,14 @@ class RenderCache:
     folder: Path | None
     used: set[str] = dataclasses.field(default_factory=set)
     kept: dict[str, bytes] = dataclasses.field(default_factory=dict)  # what this process rendered or read
+    present: bool = True  # whether the folder held anything when opened: a cold build looks up nothing in it
 
     def get(self, key: str) -> bytes | None:
         """Return the bytes rendered earlier for a key, or None."""
         if key in self.kept:
             self.used.add(key)
             return self.kept[key]
-        if self.folder is None:
+        if self.folder is None or not self.present:
             return None
         try:
             stored = (self.folder / key).read_bytes()
@@ -229,7 +234,8 @@ def open_caches(source: Path, enabled: bool = True) -> Caches:
 
 def open_render_cache(source: Path, enabled: bool = True) -> RenderCache:
     """Return the source folder's cache of rendered files."""
-    return RenderCache(source / CACHE_FOLDER / "rendered" if enabled else None)
+    folder = source / CACHE_FOLDER / "rendered"
+    return RenderCache(folder if enabled else None, present=enabled and folder.is_dir())
 
 
 def open_cache(source: Path, enabled: bool = True) -> PageCache:

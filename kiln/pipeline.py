@@ -59,7 +59,7 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     if config is None:
         problems.raise_errors()
     assert config is not None
-    templates = Templates(environment or make_environment(options.source), options.source)
+    templates = Templates(environment or make_environment(options.source, auto_reload=False), options.source)
     # While other processes run Markdown, this one compiles the templates. The files' bytes are not kept once
     # parsed (at 5,000 articles they are 30 MB).
     pages = parse_pages(
@@ -70,7 +70,8 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
     assets = fingerprint(read_static(options.source, problems))
-    files = render_site(site, templates, problems, assets.names, caches.rendered)
+    # while other processes render, this one stores the parsed pages
+    files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
     files.update(assets.files)
     files[".nojekyll"] = b""
     files.update(host_files(site, files, assets, problems))

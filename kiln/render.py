@@ -59,10 +59,15 @@ class Output:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def make_environment(source: Path) -> jinja2.Environment:
-    """Return the Jinja environment: strict about undefined names, escaping everything it inserts."""
+def make_environment(source: Path, auto_reload: bool = True) -> jinja2.Environment:
+    """Return the Jinja environment: strict about undefined names, escaping everything it inserts.
+
+    A build compiles each template once and never looks again; serve's environment (auto_reload) checks each
+    template's file before using it, so an edited template is compiled afresh.
+    """
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(source / TEMPLATES),
+        auto_reload=auto_reload,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -77,14 +82,15 @@ def render_site(
     problems: Problems,
     assets: Mapping[str, str] | None = None,
     cache: RenderCache | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, bytes]:
     """Return every rendered file, keyed by its path in the output folder; assets maps static files to fingerprints.
 
     Templates see only the values each output is given (and the site-wide settings), never the whole site,
     so an output's key covers everything it can show: with a cache, a file whose key is unchanged is not
-    rendered again.
+    rendered again. `meanwhile` is work for this process while others render (see pool.spread).
     """
-    files = render_outputs(site, list(outputs(site)), templates, problems, assets, cache)
+    files = render_outputs(site, list(outputs(site)), templates, problems, assets, cache, meanwhile)
     files["robots.txt"] = robots(site, Urls(site.config.base_url)).encode("utf-8")
     return files
 
@@ -96,6 +102,7 @@ def render_outputs(
     problems: Problems,
     assets: Mapping[str, str] | None = None,
     cache: RenderCache | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, bytes]:
     """Return the given outputs of the site rendered, keyed by their path in the output folder."""
     urls = Urls(site.config.base_url)
@@ -128,7 +135,7 @@ def render_outputs(
         return rendered
 
     known = {(error.path, error.line, error.message) for error in problems.errors}
-    results = spread(render_chunk, missing, weight=lambda job: _weight(job[1]))
+    results = spread(render_chunk, missing, weight=lambda job: _weight(job[1]), meanwhile=meanwhile)
     for (key, output), (data, errors) in zip(missing, results, strict=True):
         files[dest_for(output.url)] = data
         if data is not None:
@@ -473,11 +480,13 @@ def asset_helper(urls: Urls, assets: Mapping[str, str] | None) -> Callable[[str]
     return asset
 
 
+@functools.lru_cache(maxsize=4096)  # lists show the same dates again and again
 def long_date(moment: dt.datetime) -> str:
     """Return a date as readers write it: 20 November 2026."""
     return f"{moment.day} {moment:%B %Y}"
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(moment: dt.datetime) -> str:
     """Return a moment as ISO 8601 with its offset, to the second."""
     return moment.isoformat(timespec="seconds")

@@ -147,11 +147,14 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
     """Fill the staging folder: unchanged files are hard links to the previous build's, so they keep their times."""
     changed = unchanged = 0
     staging.mkdir()
+    made = {staging}
     for name in sorted(files):
         relative = _safe_relative(name)
         data = files[name]
         target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:  # most folders hold one index.html: ask the system once per folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         previous = output / relative
         if _same_bytes(previous, data):
             try:
