@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import markdown
+from markdown import util
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from .urls import Urls, slugify
 
@@ -207,6 +208,37 @@ def _heading_id(value: str, separator: str) -> str:
     return slugify(value) or "section"
 
 
+class _TrimmedInline(InlineProcessor):
+    """Markdown's inline stage, which also skips a pattern for each piece of text that lacks what it needs.
+
+    A paragraph without `[` is not searched for links, nor one without `*` or `_` for emphasis. Text only
+    loses characters as patterns match (they become placeholders), so a pattern skipped for lack of its
+    characters could not have matched later either. The loop is Markdown's own (InlineProcessor's private
+    __handleInline, which this overrides; tests/test_fuzz.py holds the output to untrimmed Markdown's).
+    """
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.needs: list[tuple[str, ...] | None] = []  # for each of inlinePatterns
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        if isinstance(data, util.AtomicString):
+            return data
+        start = 0
+        count = len(self.inlinePatterns)
+        while patternIndex < count:
+            needs = self.needs[patternIndex]
+            if needs is not None and not any(text in data for text in needs):
+                patternIndex, start = patternIndex + 1, 0  # as for a pattern that did not match
+                continue
+            data, matched, start = self._InlineProcessor__applyPattern(  # type: ignore[attr-defined]
+                self.inlinePatterns[patternIndex], data, patternIndex, start
+            )
+            if not matched:
+                patternIndex += 1
+        return data
+
+
 class Markup:
     """One reusable Markdown converter; reusing it is much faster than making one per page."""
 
@@ -223,7 +255,9 @@ class Markup:
             block.run = self._clock.timed(block.run)  # type: ignore[method-assign]
         for stage in (*self._md.preprocessors, *self._md.postprocessors):
             stage.run = self._clock.timed(stage.run)
-        self._inline = self._md.treeprocessors["inline"]
+        self._inline = _TrimmedInline(self._md)
+        if trim:  # the same place and priority as Markdown's own inline stage, which this one replaces
+            self._md.treeprocessors.register(self._inline, "inline", 20)
         self._patterns = [(pattern, _needs(self._md.inlinePatterns, pattern)) for pattern in self._md.inlinePatterns]
         self._toc = self._md.treeprocessors["toc"]
         self._body = ""
@@ -245,9 +279,10 @@ class Markup:
     def _trim(self, text: str) -> None:
         """Leave out of the next conversion every inline pattern and tree stage the body cannot trigger."""
         self._body = text
-        patterns = [pattern for pattern, needs in self._patterns if needs is None or any(n in text for n in needs)]
+        kept = [(pattern, needs) for pattern, needs in self._patterns if needs is None or any(n in text for n in needs)]
         # a list indexes faster than the Registry it stands in for (the smarty extension swaps it the same way)
-        self._inline.inlinePatterns = patterns  # type: ignore[attr-defined]
+        self._inline.inlinePatterns = [pattern for pattern, _ in kept]  # type: ignore[assignment]
+        self._inline.needs = [needs for _, needs in kept]
         self._toc.marker = TOC_MARKER if TOC_MARKER in text else ""  # type: ignore[attr-defined]
 
     def render(self, text: str) -> Rendered:
