@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import BuildFailed, SiteError
 
@@ -147,15 +147,16 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
     """Fill the staging folder: unchanged files are hard links to the previous build's, so they keep their times."""
     changed = unchanged = 0
     staging.mkdir()
-    made = {staging}
-    for name in sorted(files):
-        relative = _safe_relative(name)
+    made = {str(staging)}
+    for name in sorted(files):  # plain strings, not Paths: at thousands of files the difference shows
+        relative = _safe_name(name)
         data = files[name]
-        target = staging / relative
-        if target.parent not in made:  # most folders hold one index.html: ask the system once per folder
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        previous = output / relative
+        target = os.path.join(staging, relative)
+        folder = os.path.dirname(target)
+        if folder not in made:  # most folders hold one index.html: ask the system once per folder
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        previous = os.path.join(output, relative)
         if _same_bytes(previous, data):
             try:
                 os.link(previous, target)
@@ -163,10 +164,7 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
                 continue
             except OSError:
                 pass  # a file system without hard links: write a copy
-        try:
-            target.write_bytes(data)
-        except OSError as error:  # a failed write() names no file; say which one it was
-            raise OSError(error.errno, error.strerror, str(target)) from error
+        _write_file(target, data)
         changed += 1
     marker = MARKER_TEXT
     if _same_bytes(output / MARKER, marker):  # linked like any unchanged file, so sync tools see nothing new
@@ -175,6 +173,15 @@ def _lay_out(files: dict[str, bytes], staging: Path, output: Path) -> Written:
     if not (staging / MARKER).exists():
         (staging / MARKER).write_bytes(marker)
     return Written(changed, unchanged)
+
+
+def _write_file(target: str, data: bytes) -> None:
+    """Write one new file, naming it in the error if that fails (a failed write() names no file)."""
+    try:
+        with open(target, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, target) from error
 
 
 def _differing(output: Path, files: dict[str, bytes]) -> list[str] | None:
@@ -250,17 +257,24 @@ def _list_files(folder: str, prefix: str, found: list[str]) -> bool:
 
 def _safe_relative(name: str) -> Path:
     """Return an output file name as a relative path, refusing any that could leave the output folder."""
-    path = PurePosixPath(name)
-    if path.is_absolute() or not path.parts or any(part in ("..", ".", "") for part in path.parts) or "\\" in name:
+    return Path(_safe_name(name))
+
+
+def _safe_name(name: str) -> str:
+    """Return an output file name unchanged, refusing any that could leave the output folder."""
+    if name.startswith("/") or "\\" in name or any(part in ("..", ".", "") for part in name.split("/")):
         raise ValueError(f"output path {name!r} would leave the output folder")
-    return Path(*path.parts)
+    return name
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: str | Path, data: bytes) -> bool:
     """Return whether a regular file (not a link to one, which a hard link would copy as a link) has these bytes."""
     try:
-        info = path.lstat()
-        return stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 

@@ -45,11 +45,11 @@ def hold():
     while not Path(os.environ["RELEASE"]).exists():
         time.sleep(0.02)
 
-def while_laying_out(name, calls, action):
-    after_calls(write, "_lay_out", 1, lambda: after_calls(Path, name, calls, action))
+def while_laying_out(calls, action):
+    after_calls(write, "_lay_out", 1, lambda: after_calls(write, "_write_file", calls, action))
 
 if point == "lay-out":  # some files of the new site written, the rest not
-    while_laying_out("write_bytes", 5, kill)
+    while_laying_out(5, kill)
 elif point == "swap":  # the new site complete, not yet swapped in
     after_calls(write, "_swap", 1, kill)
 elif point == "cleanup":  # swapped in, the previous build still in the staging folder
@@ -62,7 +62,7 @@ elif point == "fallback-swap":  # a system without renameat2: killed between its
     write._exchange = lambda first, second: False
     after_calls(Path, "rename", 2, kill)
 elif point == "hold":  # hold the lock in the middle of writing until told to go on
-    while_laying_out("write_bytes", 3, hold)
+    while_laying_out(3, hold)
 
 from kiln.cli import main
 sys.exit(main(argv))
