@@ -50,6 +50,7 @@ PORTS_TO_TRY = 20
 # save reaches the rebuild 1-2 steps after it happens. An editor's save (truncate and write, or write a temporary
 # file and rename it) takes well under a millisecond, so 10 ms still groups it into one change.
 STEP_MS = 10
+SETTLE_SECONDS = 1.0  # how long after a rebuild, with no change since, the confirming build and cache store run
 EXCERPT_LINES = 2  # lines shown before and after the line of an error
 # livereload's own snippet: load livereload.js from the host and port the page came from.
 LIVE_SCRIPT = (
@@ -425,6 +426,7 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self._stop = threading.Event()
         self._restart = threading.Event()  # a watched folder appeared or vanished: watch the tree afresh
         self._threads: list[threading.Thread] = []
+        self._settling: object | None = None  # the loop's timeout that will run _settle
 
     def start(self, callback: Callable[[], None]) -> bool:
         """Start watching in two threads; return True so livereload does not poll."""
@@ -456,7 +458,17 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
-        if self.preview.confirm():  # after the reload message, like storing the caches: not on the editor's clock
+        # Confirming a quick rebuild and storing the caches wait until the editor pauses, so that neither can
+        # hold up the next save (on a site of thousands of pages a full rebuild takes a few hundred ms).
+        loop = IOLoop.current()
+        if self._settling is not None:
+            loop.remove_timeout(self._settling)
+        self._settling = loop.call_later(SETTLE_SECONDS, self._settle)
+
+    def _settle(self) -> None:
+        """Once no file has changed for a moment: confirm a quick rebuild, then store the caches."""
+        self._settling = None
+        if self.preview.confirm():
             LiveReloadHandler.reload_waiters("*")
         self.preview.persist()
 

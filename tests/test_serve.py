@@ -191,6 +191,25 @@ def test_saving_an_article_reloads_the_browser_with_the_new_text(served: Callabl
     assert listing.find("a", string="One") is not None
 
 
+def test_after_a_pause_the_edit_is_confirmed_and_the_cache_stored(
+    served: Callable[..., Served], tmp_path: Path
+) -> None:
+    server = served({"content/articles/one.md": ARTICLE.format(title="One", day=1)})
+    path = tmp_path / "src/content/articles/one.md"
+    cache = tmp_path / "src/.kiln-cache/pages.bin"
+    deadline = time.monotonic() + WAIT
+    while not cache.exists() and time.monotonic() < deadline:  # the first build's caches, stored after a pause
+        time.sleep(0.05)
+    stored = cache.stat().st_mtime_ns
+    reload_after(server.port, lambda: path.write_text(path.read_text().replace("Some text", "Other words")))
+    while cache.stat().st_mtime_ns == stored and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.stat().st_mtime_ns != stored, "the caches were not stored after the edit"
+    assert b"Other words" in cache.read_bytes()
+    _, article = page(server.port, "/articles/one/")
+    assert "Other words about One." in article.get_text()
+
+
 def test_new_and_deleted_files_and_template_edits_are_picked_up(served: Callable[..., Served], tmp_path: Path) -> None:
     server = served({"content/articles/one.md": ARTICLE.format(title="One", day=1)})
     source = tmp_path / "src"
