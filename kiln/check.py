@@ -26,7 +26,7 @@ from .errors import Problems, SiteError
 from .fields import load_mapping
 from .pipeline import Options, Rendered, render
 from .site import Site
-from .urls import Urls, dest_for
+from .urls import Urls, dest_for, split_url
 
 TITLE_LIMIT = 70
 PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net")
@@ -229,7 +229,11 @@ def _check_links(
     urls = Urls(rendered.site.config.base_url)
     page_url = urls.path("/" + name.removesuffix("index.html"))
     for value, line, _ in document.links:
-        parts = urlsplit(value)
+        parts = split_url(value)
+        if parts is None:
+            where = places.find(name, line, _needles(value, urls))
+            findings.error("link is not a valid address", *where, f"expected a URL or a site path, got {value!r}")
+            continue
         scheme = parts.scheme.lower()
         if not value or value == "#" or scheme in SKIPPED_SCHEMES:
             continue
@@ -408,7 +412,8 @@ def _check_programs(options: Options, site: Site, problems: Problems) -> None:
 
 def is_placeholder(url: str) -> bool:
     """Return whether a URL's host is one of the names reserved for examples (example.com and the like)."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    parts = split_url(url)
+    host = ((parts.hostname if parts else None) or "").lower().rstrip(".")
     return any(host == name or host.endswith("." + name) for name in PLACEHOLDER_HOSTS)
 
 

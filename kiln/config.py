@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems, SiteError
 from .fields import Fields, load_mapping
+from .urls import split_url
 
 CONFIG_NAME = "site.yaml"
 KNOWN = (
@@ -81,8 +82,8 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
 
 def normalise_base_url(url: str) -> str | None:
     """Return an absolute http(s) URL ending with '/', or None when it is not one."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    parts = split_url(url.strip())
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         return None
     return url.strip().rstrip("/") + "/"
 

@@ -17,7 +17,7 @@ from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
 from .sanitize import sanitize
-from .urls import slug_problem, slugify
+from .urls import slug_problem, slugify, split_url
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
 COMMON = ("title", "description", "draft", "slug", "aliases")
@@ -185,7 +185,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
         rendered = replace(rendered, html=sanitize(rendered.html))
     for link in rendered.bad_links:
         problems.error(
-            "link with an unsafe scheme",
+            "link with an unsafe scheme" if split_url(link.strip()) else "link is not a valid address",
             path,
             body_line + body[: body.find(link)].count("\n"),
             f"expected an https://, mailto: or site link, got {link!r}",

@@ -9,14 +9,13 @@ import xml.etree.ElementTree as etree
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import markdown
 from markdown import util
 from markdown.extensions import Extension
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
-from .urls import Urls, slugify
+from .urls import Urls, slugify, split_url
 
 EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "def_list", "abbr", "toc")
 SAFE_SCHEMES = ("http", "https", "mailto", "tel")
@@ -102,8 +101,9 @@ class _Links(Treeprocessor):
                     self._fix(element, attribute, value)
 
     def _fix(self, element: etree.Element, attribute: str, value: str) -> None:
-        scheme = urlsplit(value.strip()).scheme.lower()
-        if scheme and scheme not in SAFE_SCHEMES:
+        parts = split_url(value.strip())
+        scheme = parts.scheme.lower() if parts is not None else ""
+        if parts is None or (scheme and scheme not in SAFE_SCHEMES):
             self.bad.append(value)
             del element.attrib[attribute]
         elif value.startswith("/") and not value.startswith("//"):
@@ -277,8 +277,10 @@ class Markup:
 
         return call
 
-    def _trim(self, text: str) -> None:
+    def _trim(self, body: str) -> None:
         """Leave out of the next conversion every inline pattern and tree stage the body cannot trigger."""
+        # as Markdown's first step does: the characters it keeps for itself go, and every line ends in \n
+        text = body.replace(util.STX, "").replace(util.ETX, "").replace("\r\n", "\n").replace("\r", "\n")
         self._body = text
         kept = [(pattern, needs) for pattern, needs in self._patterns if needs is None or any(n in text for n in needs)]
         # a list indexes faster than the Registry it stands in for (the smarty extension swaps it the same way)

@@ -6,7 +6,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Letters that Unicode does not decompose into a base letter plus accents.
 _LETTERS = str.maketrans(
@@ -55,9 +55,19 @@ def slug_problem(slug: str) -> str | None:
     return "a slug may only use a-z, 0-9, hyphens and dots between them"
 
 
+def split_url(url: str) -> SplitResult | None:
+    """Return a URL's parts, or None when it cannot be a URL at all (such as a host in [] that is no IP address)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def https_problem(url: str) -> str | None:
     """Return what is wrong with an external URL that must be https, or None."""
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return f"expected an absolute https:// URL, got {url!r}, which is not a valid address"
     if parts.scheme.lower() != "https":
         shown = f"'{parts.scheme}:'" if parts.scheme else "no scheme"
         return f"expected an absolute https:// URL, got {shown}"

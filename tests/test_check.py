@@ -126,6 +126,19 @@ def test_a_template_mistake_is_reported_once_in_the_rendered_page(
     assert line.endswith("other pages)")
 
 
+def test_a_link_that_is_no_address_is_a_finding_not_a_crash(
+    capsys: pytest.CaptureFixture[str], site: Callable[..., Path]
+) -> None:
+    source = site({"content/articles/one.md": article("Text.\n")})
+    base = source / "templates/base.html"
+    base.write_text(base.read_text().replace("</footer>", '<a href="https://[privacy]/">Privacy</a>\n</footer>'))
+    result = check(capsys, source)
+    assert result.code == 1
+    [line] = findings(result)
+    assert line.startswith("site/")
+    assert ": link is not a valid address (expected a URL or a site path, got 'https://[privacy]/'; " in line
+
+
 def test_images_and_headings(capsys: pytest.CaptureFixture[str], site: Callable[..., Path]) -> None:
     body = "Intro.\n\n![](/static/favicon.svg)\n\n# A second title\n\n## Part\n\n#### Too deep\n"
     source = site({"content/articles/one.md": article(body)})

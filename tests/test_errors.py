@@ -122,6 +122,25 @@ CASES = {
         "site.yaml:4: base URL is not an absolute http(s) URL "
         "(expected something like https://example.org/ or https://example.org/trust/, got 'ftp://example.org/')",
     ),
+    # a host in brackets must be an IPv6 address: Python's URL parser raises on anything else
+    "base-url-not-an-address": (
+        {"site.yaml": CONFIG.replace("https://example.org/", "https://[example]/")},
+        "site.yaml:4: base URL is not an absolute http(s) URL "
+        "(expected something like https://example.org/ or https://example.org/trust/, got 'https://[example]/')",
+    ),
+    "link-not-an-address": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\n---\nSee [the list](http://[list]/).\n"},
+        f"{X}:5: link is not a valid address (expected an https://, mailto: or site link, got 'http://[list]/')",
+    ),
+    "signup-url-not-an-address": (
+        {
+            "content/programs/group.md": PROGRAM.replace(
+                "duration_weeks: 12", "duration_weeks: 12\nsignup_url: https://[x]/"
+            )
+        },
+        "content/programs/group.md:5: `signup_url` is not a safe link "
+        "(expected an absolute https:// URL, got 'https://[x]/', which is not a valid address)",
+    ),
 }
 
 

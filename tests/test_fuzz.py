@@ -51,6 +51,7 @@ MARKDOWN_PIECES = (
     *("\n\n", "    ", "\t", "---", "...", "<script>", "</script>", "<a href=", "javascript:", "data:", "onclick="),
     *('"', "'", "/", "//", "https://x.test/", "mailto:a@b", "[TOC]", "<div>", "</div>", "<!--", "-->", "\r"),
     *("  \n", "<https://x.test/>", "<a@b.test>", "*[HTML]: Hyper", "HTML", "[x]: /y", "![a](/b.png)", "[^x]"),
+    *("[a](http://[b]/)", "https://[::1]/", "\x02", "\x03"),
 )
 # Values as YAML would give them, plus the shapes editors get wrong: lists, mappings, dates, nothing.
 scalars = (
@@ -188,6 +189,8 @@ TRIGGERS = (  # one body for each pattern and stage that markup.NEEDS may leave 
     *("![i](/i.png)", "![i][r]\n\n[r]: /i.png", "![r]\n\n[r]: /i.png", "<https://x.test/>", "<a@b.test>"),
     *("a  \nb", "a\t\nb", "a <b>x</b>", "&copy; &#169;", "*a* **b**", "_a_ __b__", "Para\n{: .c #d }"),
     *("## H {: #h }", "[TOC]\n\n## A\n\n## B", "*[HTML]: Hyper\n\nHTML here", "Term\n: Definition"),
+    # Markdown's own first step makes these line breaks and links: \r ends a line, \x02 and \x03 are dropped
+    *("a  \rb", "a  \r\nb", "a \x02 \nb", "!\x03[i](/i.png)", "[\x02^1]\n\n[^1]: Note."),
 )
 
 
