@@ -126,7 +126,11 @@ def run_build_step(tmp_path: Path, deploy: bool) -> Path:
     script = step(workflow()["jobs"]["build"], "Build")["run"]
     bin_folder = tmp_path / "bin"
     bin_folder.mkdir()
-    (bin_folder / "python3").symlink_to(sys.executable)  # the runner's python3 is the one with kiln installed
+    # the runner's python3 is the one with kiln installed; a script, not a link, so that a virtual environment's
+    # python still finds its pyvenv.cfg (a link elsewhere would start the bare system python)
+    wrapper = bin_folder / "python3"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
     env = {
         **os.environ,
         "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}",
