@@ -13,7 +13,7 @@ from .errors import Problems, SiteError
 from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
-from .render import Templates, make_environment, outputs_showing_text, render_outputs, render_site
+from .render import Templates, make_environment, outputs_showing_text, render_site
 from .site import Site, make_site, replace_page
 from .write import Written, check_output_folder, write_output
 
@@ -102,7 +102,7 @@ def rerender(
     site = replace_page(previous.site, old, parsed[0])
     templates = Templates(environment, options.source)
     wanted = outputs_showing_text(site, parsed[0])
-    files = previous.files | render_outputs(site, wanted, templates, problems, previous.assets, caches.rendered)
+    files = previous.files | render_site(site, templates, problems, previous.assets, caches.rendered, wanted=wanted)
     return None if problems.errors else Rendered(site, files, [], previous.assets)
 
 

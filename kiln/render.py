@@ -83,28 +83,15 @@ def render_site(
     assets: Mapping[str, str] | None = None,
     cache: RenderCache | None = None,
     meanwhile: Callable[[], None] | None = None,
+    wanted: list[Output] | None = None,
 ) -> dict[str, bytes]:
-    """Return every rendered file, keyed by its path in the output folder; assets maps static files to fingerprints.
+    """Return rendered files, keyed by their path in the output folder; assets maps static files to fingerprints.
 
-    Templates see only the values each output is given (and the site-wide settings), never the whole site,
-    so an output's key covers everything it can show: with a cache, a file whose key is unchanged is not
-    rendered again. `meanwhile` is work for this process while others render (see pool.spread).
+    Without `wanted`, every output of the site and robots.txt. Templates see only the values each output is
+    given (and the site-wide settings), never the whole site, so an output's key covers everything it can show:
+    with a cache, a file whose key is unchanged is not rendered again. `meanwhile` is work for this process
+    while others render (see pool.spread).
     """
-    files = render_outputs(site, list(outputs(site)), templates, problems, assets, cache, meanwhile)
-    files["robots.txt"] = robots(site, Urls(site.config.base_url)).encode("utf-8")
-    return files
-
-
-def render_outputs(
-    site: Site,
-    wanted: list[Output],
-    templates: Templates,
-    problems: Problems,
-    assets: Mapping[str, str] | None = None,
-    cache: RenderCache | None = None,
-    meanwhile: Callable[[], None] | None = None,
-) -> dict[str, bytes]:
-    """Return the given outputs of the site rendered, keyed by their path in the output folder."""
     urls = Urls(site.config.base_url)
     environment, source = templates.environment, templates.source
     # globals, not render arguments, so that imported macros see them too
@@ -115,7 +102,7 @@ def render_outputs(
     cache = cache or RenderCache(None)
     files: dict[str, bytes | None] = {}
     missing: list[tuple[str, Output]] = []
-    for output in wanted:
+    for output in outputs(site) if wanted is None else wanted:
         key = _output_key(common, templates.digest(output.template), output)
         files[dest_for(output.url)] = data = cache.get(key)
         if data is None:
@@ -144,7 +131,10 @@ def render_outputs(
             if (error.path, error.line, error.message) not in known:
                 known.add((error.path, error.line, error.message))
                 problems.errors.append(error)
-    return {dest: data for dest, data in files.items() if data is not None}
+    done = {dest: data for dest, data in files.items() if data is not None}
+    if wanted is None:
+        done["robots.txt"] = robots(site, urls).encode("utf-8")
+    return done
 
 
 def _weight(output: Output) -> int:
