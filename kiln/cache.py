@@ -161,7 +161,7 @@ class RenderCache:
     folder: Path | None
     used: set[str] = dataclasses.field(default_factory=set)
     kept: dict[str, bytes] = dataclasses.field(default_factory=dict)  # what this process rendered or read
-    present: bool = True  # whether the folder held anything when opened: a cold build looks up nothing in it
+    present: bool = True  # whether the folder existed when opened: a cold build looks up nothing in it
 
     def get(self, key: str) -> bytes | None:
         """Return the bytes rendered earlier for a key, or None."""

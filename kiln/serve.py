@@ -243,7 +243,7 @@ class Preview:
         return True
 
     def confirm(self) -> bool:
-        """After a quick rebuild, build in full (off the editor's clock); return whether the preview changed.
+        """After a quick rebuild, build in full (once the editor pauses); return whether the preview changed.
 
         The quick path is exact by design; this makes the preview the very site a build makes even if it were
         not, and lets the caches forget what the edit replaced.
@@ -254,7 +254,7 @@ class Preview:
         return not self.rebuild(()) or self.written != before
 
     def persist(self) -> None:
-        """Store the caches after a successful rebuild; called once the browser was told to reload."""
+        """Store the caches after a successful rebuild; called once the editor pauses, after the reload."""
         if self.unsaved:
             self.caches.save()
             self.unsaved = False
