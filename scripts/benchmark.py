@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark builds on a synthetic corpus: cold, warm and one-change builds, the Markdown floor, peak memory.
 
-Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--workdir /dev/shm] [--json out.json]
+Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--saves 15] [--workdir /dev/shm] [--json out.json]
 
 Every build is a separate `python build.py` process, timed from start to exit (wall clock), so start-up and
 imports count, as they do for an editor. Runs of different kinds are interleaved so that drift of the machine
-spreads over all of them. Not a test: the suite only checks that it runs on a tiny corpus.
+spreads over all of them. The live edit is measured last, by serve_latency.py's method: `build.py serve` on the
+same corpus, one article saved again and again, each timed from the write to the browser's reload message.
+Not a test: the suite only checks that it runs on a tiny corpus.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the script runs from a checkout, installed or not
+sys.path.insert(0, str(REPO / "scripts"))
+from serve_latency import serve_and_measure  # noqa: E402 - found through the line above
+
 WORDS = (
     "trust care listen honest steady repair feeling partner friend respect boundary kindness promise time "
     "conflict calm notice support grow together patience understand choice habit moment gentle clear open "
@@ -138,8 +143,8 @@ def clean(source: Path, output: Path) -> None:
     shutil.rmtree(source / ".kiln-cache", ignore_errors=True)
 
 
-def measure(count: int, repeat: int, workdir: Path, seed: int) -> dict[str, object]:
-    """Return medians of every measurement over `repeat` interleaved rounds."""
+def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int) -> dict[str, object]:
+    """Return medians of every measurement over `repeat` interleaved rounds, and of `saves` live edits."""
     root = Path(tempfile.mkdtemp(prefix="kiln-bench-", dir=workdir))
     try:
         source, output = root / "src", root / "out"
@@ -157,6 +162,7 @@ def measure(count: int, repeat: int, workdir: Path, seed: int) -> dict[str, obje
             runs["one_change"].append(timed_build(source, output)[0])
             peak = max(peak, memory)
         medians = {name: statistics.median(values) for name, values in runs.items()}
+        edits = sorted(serve_and_measure(source, paths[0], saves)) if saves else []
         return {
             "articles": count,
             "repeat": repeat,
@@ -165,6 +171,11 @@ def measure(count: int, repeat: int, workdir: Path, seed: int) -> dict[str, obje
             "runs_seconds": runs,
             "peak_memory_mb": round(peak, 1),
             "cold_over_floor": round(medians["cold"] / medians["floor"], 3),
+            "live_edit_ms": {
+                "median": round(statistics.median(edits), 1) if edits else None,
+                "p90": round(edits[max(0, int(len(edits) * 0.9) - 1)], 1) if edits else None,
+                "runs": [round(edit, 1) for edit in edits],
+            },
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -176,12 +187,13 @@ def main() -> int:
     parser.add_argument("--articles", type=int, nargs="+", default=[1000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--saves", type=int, default=15, help="live edits to time in serve (0: none)")
     default_dir = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     parser.add_argument("--workdir", type=Path, default=default_dir, help="where the corpus goes (a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args()
-    results = [measure(count, args.repeat, args.workdir, args.seed) for count in args.articles]
-    columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "peak MB")
+    results = [measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles]
+    columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "peak MB", "edit ms")
     print(" ".join(f"{name:>10}" for name in columns))
     for result in results:
         m = result["median_seconds"]
@@ -194,6 +206,7 @@ def main() -> int:
             f"{m['warm']:.3f}",
             f"{m['one_change']:.3f}",
             result["peak_memory_mb"],
+            live["median"] if isinstance(live := result["live_edit_ms"], dict) and live["median"] else "-",
         )
         print(" ".join(f"{value:>10}" for value in row))
     if args.json:

@@ -45,17 +45,7 @@ def main() -> int:
         shutil.copy(REPO / "site.yaml", source / "site.yaml")
         if args.articles:
             _add_articles(source, args.articles)
-        server = subprocess.Popen(
-            [sys.executable, str(REPO / "build.py"), "serve", "--source", str(source), "--port", "0"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            port = _port(server)
-            times = asyncio.run(_measure(port, source / args.file, args.saves))
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=10)
+        times = serve_and_measure(source, source / args.file, args.saves)
     times.sort()
     print(
         f"save-to-reload over {len(times)} saves of {args.file} ({args.articles} extra articles): "
@@ -63,6 +53,20 @@ def main() -> int:
         f"p90 {times[int(len(times) * 0.9) - 1]:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms"
     )
     return 0
+
+
+def serve_and_measure(source: Path, path: Path, saves: int) -> list[float]:
+    """Start `build.py serve` on a source folder, save `path` `saves` times, stop it; return each latency in ms."""
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "serve", "--source", str(source), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        return asyncio.run(_measure(_port(server), path, saves))
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
 
 
 def _add_articles(source: Path, count: int) -> None:

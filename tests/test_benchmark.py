@@ -20,6 +20,8 @@ def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path:
             "4",
             "--repeat",
             "1",
+            "--saves",
+            "3",
             "--workdir",
             str(tmp_path),
             "--json",
@@ -37,6 +39,8 @@ def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path:
     assert set(result["median_seconds"]) == {"floor", "cold", "warm", "one_change"}
     assert all(value > 0 for value in result["median_seconds"].values())
     assert result["peak_memory_mb"] > 0
+    assert len(result["live_edit_ms"]["runs"]) == 3 and result["live_edit_ms"]["median"] > 0
+    assert row.split()[-1] == str(result["live_edit_ms"]["median"])
     assert list(tmp_path.iterdir()) == [report]  # the corpus is removed afterwards
 
 
