@@ -44,8 +44,8 @@ def spread(
     `meanwhile` is work worth doing only beside other processes (such as compiling templates ahead of need): it
     runs in this process while the workers work, and not at all when there are none.
     """
-    workers = min(len(os.sched_getaffinity(0)), len(items) // (POOL_THRESHOLD // 2) or 1)
-    if len(items) < POOL_THRESHOLD or workers < 2:
+    workers = min(_cores(), len(items) // (POOL_THRESHOLD // 2) or 1)
+    if len(items) < POOL_THRESHOLD or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return task(items) if items else []
     global _work
     # several chunks per worker: a worker done early takes the next, and results travel while others still work
@@ -64,6 +64,11 @@ def spread(
         for index, result in zip(indices, chunk, strict=True):
             results[index] = result
     return results
+
+
+def _cores() -> int:
+    """Return how many cores this process may run on (all of them where the system cannot say, as on macOS)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _deal(items: list[Item], chunks: int, weight: Callable[[Item], int]) -> list[list[int]]:

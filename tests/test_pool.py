@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,3 +77,17 @@ def test_dealing_evens_out_the_loads() -> None:
     assert sorted(index for indices in dealt for index in indices) == list(range(len(weights)))
     loads = sorted(sum(weights[index] for index in indices) for indices in dealt)
     assert loads == [527, 527]
+
+
+def test_spread_works_where_the_system_cannot_say_which_cores_a_process_may_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(kiln.pool.os, "sched_getaffinity")  # as on macOS
+    items = list(range(kiln.pool.POOL_THRESHOLD * 2))
+    assert kiln.pool.spread(lambda chunk: [item + 1 for item in chunk], items) == [item + 1 for item in items]
+
+
+def test_spread_runs_in_this_process_where_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kiln.pool.multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
+    pids = kiln.pool.spread(lambda chunk: [os.getpid() for _ in chunk], list(range(kiln.pool.POOL_THRESHOLD * 2)))
+    assert set(pids) == {os.getpid()}
