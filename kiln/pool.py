@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from .cache import PageCache, page_keys
@@ -45,8 +43,14 @@ def spread(
     runs in this process while the workers work, and not at all when there are none.
     """
     workers = min(_cores(), len(items) // (POOL_THRESHOLD // 2) or 1)
-    if len(items) < POOL_THRESHOLD or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(items) < POOL_THRESHOLD or workers < 2:
         return task(items) if items else []
+    # imported here, not at the top: a warm build or a small site never needs them (~10 ms of start-up)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return task(items)
     global _work
     # several chunks per worker: a worker done early takes the next, and results travel while others still work
     dealt = _deal(items, workers * CHUNKS_PER_WORKER, weight or (lambda item: 1))

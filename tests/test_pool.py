@@ -88,6 +88,8 @@ def test_spread_works_where_the_system_cannot_say_which_cores_a_process_may_use(
 
 
 def test_spread_runs_in_this_process_where_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kiln.pool.multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
     pids = kiln.pool.spread(lambda chunk: [os.getpid() for _ in chunk], list(range(kiln.pool.POOL_THRESHOLD * 2)))
     assert set(pids) == {os.getpid()}
