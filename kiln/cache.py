@@ -170,12 +170,8 @@ class RenderCache:
             return self.kept[key]
         if self.folder is None or not self.present:
             return None
-        try:
-            stored = (self.folder / key).read_bytes()
-        except OSError:
-            return None
-        checksum, data = stored[:32], stored[32:]
-        if hashlib.sha256(data).digest() != checksum:  # truncated or altered: render afresh
+        data = read_checked(self.folder / key)
+        if data is None:  # missing, truncated or altered: render afresh
             return None
         self.used.add(key)
         self.kept[key] = data
@@ -188,15 +184,8 @@ class RenderCache:
 
     def store(self, key: str, data: bytes) -> None:
         """Write the bytes rendered for a key to the cache folder; never fail the build."""
-        if self.folder is None:
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = self.folder / f".{key}.{os.getpid()}.tmp"
-            temporary.write_bytes(hashlib.sha256(data).digest() + data)
-            temporary.replace(self.folder / key)
-        except OSError as error:
-            log.debug("rendered file not cached: %s", error)
+        if self.folder is not None:
+            write_checked(self.folder, key, data)
 
     def prune(self) -> None:
         """Forget and remove the entries this build did not use."""
@@ -206,6 +195,27 @@ class RenderCache:
         for path in self.folder.iterdir():
             if path.name not in self.used:
                 path.unlink(missing_ok=True)
+
+
+def read_checked(path: Path) -> bytes | None:
+    """Return the bytes a cache file holds after its checksum, or None when it is missing or they do not match."""
+    try:
+        stored = path.read_bytes()
+    except OSError:
+        return None
+    checksum, data = stored[:32], stored[32:]
+    return data if hashlib.sha256(data).digest() == checksum else None
+
+
+def write_checked(folder: Path, name: str, data: bytes) -> None:
+    """Write a cache file, its checksum first, in one step (beside it, then renamed); never fail the build."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{name}.{os.getpid()}.tmp"
+        temporary.write_bytes(hashlib.sha256(data).digest() + data)
+        temporary.replace(folder / name)
+    except OSError as error:
+        log.debug("not cached: %s", error)
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from .cache import Caches, open_caches
+from .cache import CACHE_FOLDER, Caches, open_caches
 from .errors import Problems, SiteError
 from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
@@ -59,7 +59,9 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     if config is None:
         problems.raise_errors()
     assert config is not None
-    templates = Templates(environment or make_environment(options.source, auto_reload=False), options.source)
+    compiled = options.source / CACHE_FOLDER / "templates" if options.cache else None
+    environment = environment or make_environment(options.source, auto_reload=False, compiled=compiled)
+    templates = Templates(environment, options.source)
     # While other processes run Markdown, this one compiles the templates. The files' bytes are not kept once
     # parsed (at 5,000 articles they are 30 MB).
     pages = parse_pages(

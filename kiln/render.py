@@ -17,7 +17,7 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup as Safe
 
-from .cache import RenderCache, generator_digest
+from .cache import RenderCache, generator_digest, read_checked, write_checked
 from .content import Page, Summary
 from .errors import Problems, SiteError
 from .pool import spread
@@ -59,14 +59,17 @@ class Output:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def make_environment(source: Path, auto_reload: bool = True) -> jinja2.Environment:
+def make_environment(source: Path, auto_reload: bool = True, compiled: Path | None = None) -> jinja2.Environment:
     """Return the Jinja environment: strict about undefined names, escaping everything it inserts.
 
     A build compiles each template once and never looks again; serve's environment (auto_reload) checks each
-    template's file before using it, so an edited template is compiled afresh.
+    template's file before using it, so an edited template is compiled afresh. With `compiled`, a folder of the
+    build cache, Jinja keeps each compiled template there and loads it instead of compiling while its source
+    is unchanged (Jinja checks that itself).
     """
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(source / TEMPLATES),
+        bytecode_cache=_CompiledTemplates(compiled) if compiled is not None else None,
         auto_reload=auto_reload,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -74,6 +77,25 @@ def make_environment(source: Path, auto_reload: bool = True) -> jinja2.Environme
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates in a folder of the build cache, each checksummed like the other cache files.
+
+    Jinja itself compiles afresh when a template's source changed; the checksum covers what Jinja cannot tell,
+    a damaged file, whose code would otherwise run as it is.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = read_checked(self.folder / bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        write_checked(self.folder, bucket.key, bucket.bytecode_to_string())
 
 
 def render_site(

@@ -124,6 +124,26 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
     assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [lambda data: b"", lambda data: data[: len(data) // 2], lambda data: b"\x00\xff\x00garbage", _damaged],
+    ids=["empty", "truncated", "binary", "flipped bit"],
+)
+def test_damaged_compiled_templates_are_compiled_again(
+    site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    import shutil
+
+    source = site(sources())
+    assert build(source).code == 0
+    compiled = sorted((source / CACHE_FOLDER / "templates").iterdir())
+    assert compiled  # Jinja keeps the compiled templates in the build cache
+    for path in compiled:
+        path.write_bytes(damage(path.read_bytes()))
+    shutil.rmtree(source / CACHE_FOLDER / "rendered")  # so that every page is rendered, from those templates
+    assert_warm_equals_clean(source, build, tmp_path)
+
+
 def test_a_cache_of_another_generator_is_ignored(
     site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
