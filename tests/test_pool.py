@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,10 +74,43 @@ def test_spread_keeps_the_order_of_the_items() -> None:
 
 def test_dealing_evens_out_the_loads() -> None:
     weights = [500, 1, 1, 1, 1, 300, 200] + [1] * 50
-    dealt = kiln.pool._deal(weights, 2, lambda weight: weight)
+    dealt = kiln.pool._deal(weights, [1, 1], lambda weight: weight)
     assert sorted(index for indices in dealt for index in indices) == list(range(len(weights)))
     loads = sorted(sum(weights[index] for index in indices) for indices in dealt)
     assert loads == [527, 527]
+
+
+def test_chunks_handed_out_last_are_the_smallest() -> None:
+    items = [1] * 1000
+    dealt = kiln.pool._deal(items, kiln.pool._shares(2), lambda weight: weight)
+    sizes = [len(indices) for indices in dealt]
+    assert sizes == [200, 200, 150, 150, 100, 100, 50, 50]
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_parent() -> None:
+    def task(chunk: list[int]) -> list[int]:
+        if 100 in chunk:
+            raise ValueError("no hundreds")
+        return chunk
+
+    with pytest.raises(ValueError, match="no hundreds"):
+        kiln.pool.spread(task, list(range(kiln.pool.POOL_THRESHOLD * 4)))
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    def task(chunk: list[int]) -> list[int]:
+        if 100 in chunk:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return chunk
+
+    with pytest.raises(kiln.pool.WorkerDied):
+        kiln.pool.spread(task, list(range(kiln.pool.POOL_THRESHOLD * 4)))
+
+
+def test_results_bigger_than_a_pipe_arrive_whole() -> None:
+    items = list(range(kiln.pool.POOL_THRESHOLD * 2))
+    results = kiln.pool.spread(lambda chunk: [str(item) * 50_000 for item in chunk], items)
+    assert results == [str(item) * 50_000 for item in items]
 
 
 def test_spread_works_where_the_system_cannot_say_which_cores_a_process_may_use(
@@ -88,8 +122,6 @@ def test_spread_works_where_the_system_cannot_say_which_cores_a_process_may_use(
 
 
 def test_spread_runs_in_this_process_where_there_is_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    import multiprocessing
-
-    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # as on Windows
+    monkeypatch.delattr(kiln.pool.os, "fork")  # as on Windows
     pids = kiln.pool.spread(lambda chunk: [os.getpid() for _ in chunk], list(range(kiln.pool.POOL_THRESHOLD * 2)))
     assert set(pids) == {os.getpid()}
