@@ -69,8 +69,8 @@ class PageCache:
         return page, warnings
 
     def put(self, key: str, page: Page, warnings: list[SiteError]) -> None:
-        """Remember a freshly parsed page and the warnings it gave."""
-        self.entries[key] = {"page": encode_page(page), "body": page.body, "warnings": [_warning(w) for w in warnings]}
+        """Remember a freshly parsed page and the warnings it gave (encoded for the file only when saved)."""
+        self.entries[key] = {"page": None, "body": page.body, "warnings": warnings}
         self.decoded[key] = (page, warnings)
         self.used.add(key)
         self.changed = True
@@ -85,6 +85,10 @@ class PageCache:
         if self.path is None or not self.changed:
             return
         self.changed = False
+        for key, entry in self.entries.items():
+            if entry["page"] is None:  # put in this process
+                entry["page"] = encode_page(self.decoded[key][0])
+                entry["warnings"] = [_warning(warning) for warning in entry["warnings"]]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
@@ -176,6 +180,10 @@ class RenderCache:
         self.used.add(key)
         self.kept[key] = data
         return data
+
+    def empty(self) -> bool:
+        """Return whether nothing can be found: nothing kept, and no folder that held anything when opened."""
+        return not self.kept and (self.folder is None or not self.present)
 
     def remember(self, key: str, data: bytes) -> None:
         """Keep the bytes rendered for a key in this process (a worker has stored them)."""

@@ -188,16 +188,18 @@ def parse_pages(
 
     `meanwhile` is work for this process while other processes parse.
     """
-    keys = page_keys(sources, config, cache.keys)
     pages: list[Page] = []
-    missing: list[Source] = []
-    for source in sources:
-        hit = cache.get(keys[source.src_path])
-        if hit is None:
-            missing.append(source)
-        else:
-            pages.append(hit[0])
-            problems.warnings.extend(hit[1])
+    missing = sources
+    if cache.entries or cache.decoded:  # else nothing can be found, and the workers key the pages they parse
+        keys = page_keys(sources, config, cache.keys)
+        missing = []
+        for source in sources:
+            hit = cache.get(keys[source.src_path])
+            if hit is None:
+                missing.append(source)
+            else:
+                pages.append(hit[0])
+                problems.warnings.extend(hit[1])
     parsed = spread(
         lambda chunk: _parse_chunk(chunk, config), missing, weight=lambda source: len(source.data), meanwhile=meanwhile
     )
@@ -205,7 +207,6 @@ def parse_pages(
         problems.errors.extend(errors)
         problems.warnings.extend(warnings)
         if page is not None and not errors:
-            page = dataclasses.replace(page, key=keys[page.src_path])
             cache.put(page.key, page, warnings)
             pages.append(page)
     order = {source.src_path: position for position, source in enumerate(sources)}
@@ -213,11 +214,14 @@ def parse_pages(
 
 
 def _parse_chunk(sources: list[Source], config: Config) -> list[Parsed]:
-    """Parse some sources with one Markdown converter; return each page with the problems it had."""
+    """Parse and key some sources with one Markdown converter; return each page with the problems it had."""
     markup = Markup(Urls(config.base_url))
+    keys = page_keys(sources, config)
     results: list[Parsed] = []
     for source in sources:
         problems = Problems()
         page = parse_page(source, config, markup, problems)
+        if page is not None:
+            page = dataclasses.replace(page, key=keys[source.src_path])
         results.append((page, problems.errors, problems.warnings))
     return results

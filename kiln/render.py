@@ -122,30 +122,33 @@ def render_site(
     )
     common = _common_key(site, assets)
     cache = cache or RenderCache(None)
+    looked_up = not cache.empty()  # else the workers key what they render: nothing can be found, so no hurry
     files: dict[str, bytes | None] = {}
-    missing: list[tuple[str, Output]] = []
+    missing: list[tuple[str | None, Output]] = []
     for output in outputs(site) if wanted is None else wanted:
-        key = _output_key(common, templates.digest(output.template), output)
-        files[dest_for(output.url)] = data = cache.get(key)
+        key = _output_key(common, templates.digest(output.template), output) if looked_up else None
+        files[dest_for(output.url)] = data = cache.get(key) if key is not None else None
         if data is None:
             missing.append((key, output))
 
-    def render_chunk(chunk: list[tuple[str, Output]]) -> list[tuple[bytes | None, list[SiteError]]]:
-        """Render some outputs and store each in the cache; return their bytes (None where a template failed)."""
+    def render_chunk(chunk: list[tuple[str | None, Output]]) -> list[tuple[str, bytes | None, list[SiteError]]]:
+        """Render some outputs and store each in the cache; return their keys and bytes (None where a template
+        failed)."""
         local = Problems()
-        rendered: list[tuple[bytes | None, list[SiteError]]] = []
+        rendered: list[tuple[str, bytes | None, list[SiteError]]] = []
         for key, output in chunk:
+            key = key or _output_key(common, templates.digest(output.template), output)
             before = len(local.errors)
             text = _render_one(output, environment, source, local)
             data = None if text is None else text.encode("utf-8")
             if data is not None:
                 cache.store(key, data)
-            rendered.append((data, local.errors[before:]))
+            rendered.append((key, data, local.errors[before:]))
         return rendered
 
     known = {(error.path, error.line, error.message) for error in problems.errors}
     results = spread(render_chunk, missing, weight=lambda job: _weight(job[1]), meanwhile=meanwhile)
-    for (key, output), (data, errors) in zip(missing, results, strict=True):
+    for (_, output), (key, data, errors) in zip(missing, results, strict=True):
         files[dest_for(output.url)] = data
         if data is not None:
             cache.remember(key, data)
