@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 import types
 import typing
@@ -35,6 +36,8 @@ CACHE_FOLDER = ".kiln-cache"
 PAGES_FILE = "pages.bin"
 FORMAT = 2
 MAGIC = b"kiln-pages\n"
+RENDERED_FILE = "rendered.bin"
+RENDERED_MAGIC = b"kiln-rendered\n"
 log = logging.getLogger(__name__)
 
 
@@ -156,53 +159,128 @@ def unpack_pages(data: bytes) -> dict[str, dict[str, Any]]:
 
 @dataclasses.dataclass
 class RenderCache:
-    """Rendered files by the hash of everything that made them, one file each under the cache folder.
+    """Rendered files by the hash of everything that made them, all in one file of the cache folder.
 
-    A file's key covers its template and every template it may include, the settings, the generator and
-    the values it was given, so a hit is the very bytes a render would give; unused entries are removed.
+    A file's key covers its template and every template it may include, the settings, the generator and the
+    values it was given, so a hit is the very bytes a render would give. The cache file holds an index (each
+    entry's place, size and checksum) under a checksum of its own, then the entries' bytes: an entry is read only
+    when asked for, and one that fails its checksum is rendered afresh. After a build that rendered anything, or
+    left an entry unused, the file is written anew with the entries the build used.
     """
 
-    folder: Path | None
+    path: Path | None
     used: set[str] = dataclasses.field(default_factory=set)
     kept: dict[str, bytes] = dataclasses.field(default_factory=dict)  # what this process rendered or read
-    present: bool = True  # whether the folder existed when opened: a cold build looks up nothing in it
+    present: bool = True  # whether the file existed when opened: a cold build looks up nothing in it
+    changed: bool = False  # whether anything was rendered since the file was read or written
+    index: dict[str, tuple[int, int, str]] | None = None  # key -> the place, size and checksum of its bytes
+    digests: dict[str, str] = dataclasses.field(default_factory=dict)  # of the entries kept, where known
+    stored: set[str] | None = None  # the keys the file holds, once known
+    handle: int | None = None  # the file, open while a build looks entries up
 
     def get(self, key: str) -> bytes | None:
         """Return the bytes rendered earlier for a key, or None."""
         if key in self.kept:
             self.used.add(key)
             return self.kept[key]
-        if self.folder is None or not self.present:
+        place = self._index().get(key)
+        if place is None or self.handle is None:
             return None
-        data = read_checked(self.folder / key)
-        if data is None:  # missing, truncated or altered: render afresh
+        offset, size, digest = place
+        try:
+            data = os.pread(self.handle, size, offset)
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:  # truncated or altered: render afresh
             return None
         self.used.add(key)
         self.kept[key] = data
+        self.digests[key] = digest
         return data
 
-    def empty(self) -> bool:
-        """Return whether nothing can be found: nothing kept, and no folder that held anything when opened."""
-        return not self.kept and (self.folder is None or not self.present)
+    def release(self) -> None:
+        """Close the cache file once the build has looked up what it needs (entries found are kept)."""
+        if self.handle is not None:
+            os.close(self.handle)
+            self.handle = None
 
-    def remember(self, key: str, data: bytes) -> None:
-        """Keep the bytes rendered for a key in this process (a worker has stored them)."""
+    def empty(self) -> bool:
+        """Return whether nothing can be found: nothing kept, and no file that existed when opened."""
+        return not self.kept and (self.path is None or not self.present)
+
+    def remember(self, key: str, data: bytes, digest: str | None = None) -> None:
+        """Keep the bytes rendered for a key (and their SHA-256, if the renderer computed it), to be written."""
         self.used.add(key)
         self.kept[key] = data
+        if digest is not None:
+            self.digests[key] = digest
+        self.changed = True
 
-    def store(self, key: str, data: bytes) -> None:
-        """Write the bytes rendered for a key to the cache folder; never fail the build."""
-        if self.folder is not None:
-            write_checked(self.folder, key, data)
-
-    def prune(self) -> None:
-        """Forget and remove the entries this build did not use."""
+    def save(self) -> None:
+        """Forget the entries this build did not use, and write the file anew if it differs; never fail the build."""
+        self.release()
         self.kept = {key: data for key, data in self.kept.items() if key in self.used}
-        if self.folder is None or not self.folder.is_dir():
+        self.index = {}  # the file read is about to be replaced, and what was used from it is kept
+        if self.path is None or (not self.changed and self.stored == self.kept.keys()):
             return
-        for path in self.folder.iterdir():
-            if path.name not in self.used:
-                path.unlink(missing_ok=True)
+        self.changed = False
+        entries: dict[str, list[Any]] = {}
+        offset = 0
+        for key in sorted(self.kept):
+            data = self.kept[key]
+            digest = self.digests.get(key) or hashlib.sha256(data).hexdigest()
+            self.digests[key] = digest
+            entries[key] = [offset, len(data), digest]
+            offset += len(data)
+        self.digests = {key: self.digests[key] for key in entries}
+        head = json.dumps({"format": FORMAT, "entries": entries}, separators=(",", ":")).encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            with temporary.open("wb") as handle:
+                handle.write(RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head)
+                for key in entries:
+                    handle.write(self.kept[key])
+            temporary.replace(self.path)
+            self.stored = set(entries)
+            shutil.rmtree(self.path.parent / "rendered", ignore_errors=True)  # the previous version's folder
+        except OSError as error:
+            log.debug("rendered files not cached: %s", error)
+
+    def _index(self) -> dict[str, tuple[int, int, str]]:
+        """Return the cache file's index, read and checked on first use (empty if anything is wrong with it)."""
+        if self.index is None:
+            self.index = {}
+            if self.path is not None and self.present:
+                try:
+                    self.handle = os.open(self.path, os.O_RDONLY)
+                    self.index = _read_index(self.handle)
+                    self.stored = set(self.index)
+                except (OSError, ValueError, TypeError, KeyError):
+                    self.release()
+        return self.index
+
+
+def _read_index(handle: int) -> dict[str, tuple[int, int, str]]:
+    """Return the index of an open render cache file, with absolute offsets; raise ValueError if it is damaged."""
+    start = len(RENDERED_MAGIC) + 32 + 8
+    front = os.pread(handle, start, 0)
+    if len(front) != start or not front.startswith(RENDERED_MAGIC):
+        raise ValueError("not a render cache")
+    size = int.from_bytes(front[-8:], "big")
+    head = os.pread(handle, size, start)
+    if hashlib.sha256(head).digest() != front[len(RENDERED_MAGIC) : -8]:
+        raise ValueError("damaged render cache index")
+    header = json.loads(head)
+    if header["format"] != FORMAT:
+        raise ValueError("a render cache of another format")
+    base = start + size
+    index: dict[str, tuple[int, int, str]] = {}
+    for key, (offset, length, digest) in header["entries"].items():
+        if type(offset) is not int or type(length) is not int or offset < 0 or length < 0 or type(digest) is not str:
+            raise ValueError("a bad render cache entry")
+        index[key] = (base + offset, length, digest)
+    return index
 
 
 def read_checked(path: Path) -> bytes | None:
@@ -242,7 +320,7 @@ class Caches:
     def save(self) -> None:
         """After a successful build: store the parsed pages and drop what the build did not use."""
         self.pages.save()
-        self.rendered.prune()
+        self.rendered.save()
 
 
 def open_caches(source: Path, enabled: bool = True) -> Caches:
@@ -252,8 +330,8 @@ def open_caches(source: Path, enabled: bool = True) -> Caches:
 
 def open_render_cache(source: Path, enabled: bool = True) -> RenderCache:
     """Return the source folder's cache of rendered files."""
-    folder = source / CACHE_FOLDER / "rendered"
-    return RenderCache(folder if enabled else None, present=enabled and folder.is_dir())
+    path = source / CACHE_FOLDER / RENDERED_FILE
+    return RenderCache(path if enabled else None, present=enabled and path.is_file())
 
 
 def open_cache(source: Path, enabled: bool = True) -> PageCache:

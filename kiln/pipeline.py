@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,6 +114,11 @@ def build(options: Options) -> tuple[Rendered, Written]:
     check_output_folder(options.output_folder, options.source)
     caches = open_caches(options.source, options.cache)
     rendered = render(options, caches=caches)
-    written = write_output(rendered.files, options.output_folder)
-    caches.save()
+    # the cache is good whether or not the output can be written; both are mostly the system's work, in parallel
+    saving = threading.Thread(target=caches.save)
+    saving.start()
+    try:
+        written = write_output(rendered.files, options.output_folder)
+    finally:
+        saving.join()
     return rendered, written

@@ -125,33 +125,34 @@ def render_site(
     looked_up = not cache.empty()  # else the workers key what they render: nothing can be found, so no hurry
     files: dict[str, bytes | None] = {}
     missing: list[tuple[str | None, Output]] = []
-    for output in outputs(site) if wanted is None else wanted:
-        key = _output_key(common, templates.digest(output.template), output) if looked_up else None
-        files[dest_for(output.url)] = data = cache.get(key) if key is not None else None
-        if data is None:
-            missing.append((key, output))
+    try:
+        for output in outputs(site) if wanted is None else wanted:
+            key = _output_key(common, templates.digest(output.template), output) if looked_up else None
+            files[dest_for(output.url)] = data = cache.get(key) if key is not None else None
+            if data is None:
+                missing.append((key, output))
+    finally:
+        cache.release()
 
-    def render_chunk(chunk: list[tuple[str | None, Output]]) -> list[tuple[str, bytes | None, list[SiteError]]]:
-        """Render some outputs and store each in the cache; return their keys and bytes (None where a template
-        failed)."""
+    def render_chunk(chunk: list[tuple[str | None, Output]]) -> list[tuple[str, bytes | None, str, list[SiteError]]]:
+        """Render some outputs; return their keys, bytes (None where a template failed) and the bytes' SHA-256."""
         local = Problems()
-        rendered: list[tuple[str, bytes | None, list[SiteError]]] = []
+        rendered: list[tuple[str, bytes | None, str, list[SiteError]]] = []
         for key, output in chunk:
             key = key or _output_key(common, templates.digest(output.template), output)
             before = len(local.errors)
             text = _render_one(output, environment, source, local)
             data = None if text is None else text.encode("utf-8")
-            if data is not None:
-                cache.store(key, data)
-            rendered.append((key, data, local.errors[before:]))
+            digest = hashlib.sha256(data).hexdigest() if data is not None else ""  # for the cache, while in parallel
+            rendered.append((key, data, digest, local.errors[before:]))
         return rendered
 
     known = {(error.path, error.line, error.message) for error in problems.errors}
     results = spread(render_chunk, missing, weight=lambda job: _weight(job[1]), meanwhile=meanwhile)
-    for (_, output), (key, data, errors) in zip(missing, results, strict=True):
+    for (_, output), (key, data, digest, errors) in zip(missing, results, strict=True):
         files[dest_for(output.url)] = data
         if data is not None:
-            cache.remember(key, data)
+            cache.remember(key, data, digest)
         for error in errors:  # a mistake in a shared template is reported once, not once per page
             if (error.path, error.line, error.message) not in known:
                 known.add((error.path, error.line, error.message))

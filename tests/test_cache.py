@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import PROGRAM, Run, snapshot
 
-from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, pack_pages, unpack_pages
+from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, pack_pages, unpack_pages
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -132,16 +132,75 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
 def test_damaged_compiled_templates_are_compiled_again(
     site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes]
 ) -> None:
-    import shutil
-
     source = site(sources())
     assert build(source).code == 0
     compiled = sorted((source / CACHE_FOLDER / "templates").iterdir())
     assert compiled  # Jinja keeps the compiled templates in the build cache
     for path in compiled:
         path.write_bytes(damage(path.read_bytes()))
-    shutil.rmtree(source / CACHE_FOLDER / "rendered")  # so that every page is rendered, from those templates
+    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every page is rendered, from those templates
     assert_warm_equals_clean(source, build, tmp_path)
+
+
+def _flip_in_entry(data: bytes) -> bytes:
+    """Return a render cache file with one byte of the last entry changed, its checksum left as it was."""
+    return data[:-3] + bytes([data[-3] ^ 0x20]) + data[-2:]
+
+
+def _flip_in_index(data: bytes) -> bytes:
+    """Return a render cache file with one byte of its index changed."""
+    place = data.index(b'"entries"') + 3
+    return data[:place] + bytes([data[place] ^ 0x01]) + data[place + 1 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],  # truncated: the entries past the cut are gone
+        lambda data: b"\x00\xff\x00garbage",
+        _flip_in_index,
+        _flip_in_entry,
+    ],
+    ids=["empty", "truncated", "binary", "flipped bit in the index", "flipped bit in an entry"],
+)
+def test_a_damaged_render_cache_is_survived(
+    site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    cache = source / CACHE_FOLDER / RENDERED_FILE
+    cache.write_bytes(damage(cache.read_bytes()))
+    seen = rendered_urls(monkeypatch)
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert seen  # what could not be trusted was rendered again
+    monkeypatch.undo()
+    seen = rendered_urls(monkeypatch)
+    assert build(source).code == 0
+    assert seen == []  # and the cache was put right
+
+
+def test_a_flipped_bit_costs_only_its_own_entry(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    cache = source / CACHE_FOLDER / RENDERED_FILE
+    cache.write_bytes(_flip_in_entry(cache.read_bytes()))
+    seen = rendered_urls(monkeypatch)
+    assert build(source).code == 0
+    assert len(seen) == 1
+
+
+def test_a_build_that_changes_nothing_leaves_the_render_cache_file_alone(site: Site, build: Build) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    cache = source / CACHE_FOLDER / RENDERED_FILE
+    before = cache.stat()
+    assert build(source).code == 0
+    after = cache.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    _append(source / "content/articles/post-3.md", "\nOne more sentence.\n")
+    assert build(source).code == 0
+    assert cache.stat().st_ino != before.st_ino  # rewritten, in one step, with the new page
 
 
 def test_a_cache_of_another_generator_is_ignored(
