@@ -16,7 +16,7 @@ from .config import Config
 from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
-from .sanitize import sanitize
+from .sanitize import needs_sanitizing, sanitize
 from .urls import slug_problem, slugify, split_url
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
@@ -181,7 +181,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     except Unrenderable as refused:
         problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
         return None
-    if not config.unsafe_html:
+    if not config.unsafe_html and needs_sanitizing(body):
         rendered = replace(rendered, html=sanitize(rendered.html))
     for link in rendered.bad_links:
         problems.error(

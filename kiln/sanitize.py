@@ -44,14 +44,29 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# Made once: building the allow-list took a fifth of each call's time when passed to nh3.clean.
+_CLEANER = nh3.Cleaner(
+    tags=set(TAGS),
+    attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
+    attribute_filter=_keep,
+    url_schemes=set(SCHEMES),
+    link_rel=None,  # markup.py already marks outside links rel="noopener"; leave the writer's rel alone
+    strip_comments=True,
+)
+
+
+def needs_sanitizing(markdown: str) -> bool:
+    """Return whether the HTML a markdown body renders to may hold anything the allow-list would remove.
+
+    Markdown writes raw HTML only from a `<` (tags, comments, autolinks) and attributes of the writer's choosing
+    only from a `{` (attribute lists). Everything else it makes is on the allow-list, its text and attributes
+    escaped, and markup.py refuses unsafe link schemes; the sanitiser also drops NUL characters. A body with none
+    of these comes out of the sanitiser as it went in, but for how some characters are escaped (tests/test_fuzz.py
+    holds it to that), so a build skips the call for it: a tenth of the time a page takes to parse.
+    """
+    return "<" in markdown or "{" in markdown or "\x00" in markdown
+
+
 def sanitize(html: str) -> str:
     """Return the HTML with every tag, attribute and URL scheme outside the allow-list removed."""
-    return nh3.clean(
-        html,
-        tags=set(TAGS),
-        attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
-        attribute_filter=_keep,
-        url_schemes=set(SCHEMES),
-        link_rel=None,  # markup.py already marks outside links rel="noopener"; leave the writer's rel alone
-        strip_comments=True,
-    )
+    return _CLEANER.clean(html)

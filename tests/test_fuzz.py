@@ -13,6 +13,7 @@ import shutil
 import string
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from kiln.errors import BuildFailed
 from kiln.markup import MAX_NESTING, Markup, Unrenderable, nesting, refusal
 from kiln.pipeline import Options, render
+from kiln.sanitize import needs_sanitizing, sanitize
 from kiln.site import path_problem
 from kiln.urls import Urls
 
@@ -225,3 +227,75 @@ def test_the_quick_nesting_check_never_lets_a_too_deep_body_through(body: str) -
         assert refused is not None and refused.line == line
     elif refused is not None:
         assert "nested" not in refused.message
+
+
+class _Events(HTMLParser):
+    """What a browser builds from HTML, as a list: start tags with their attributes, end tags, text, comments."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple[Any, ...]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("start", tag, sorted(attrs, key=str)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("end", tag))
+
+    def handle_data(self, data: str) -> None:
+        if self.events and self.events[-1][0] == "text":
+            data = self.events.pop()[1] + data
+        self.events.append(("text", data))
+
+    def handle_comment(self, data: str) -> None:
+        self.events.append(("comment", data))
+
+
+def _events(html: str) -> list[tuple[Any, ...]]:
+    """Return the events of HTML: two texts that differ only in how characters are escaped give the same."""
+    parser = _Events()
+    parser.feed(html)
+    parser.close()
+    return parser.events
+
+
+SAFE_PIECES = (
+    *(piece for piece in (*MARKDOWN_PIECES, *TRIGGERS) if not needs_sanitizing(piece)),
+    *("\u00a0", "é", "&nbsp;", "&#60;b&#62;", '[a](/x "t\\"q")', "![a\"b](/i.png 'x')", "[^1]: A note."),
+)
+safe_markdowns = st.lists(
+    st.sampled_from(SAFE_PIECES) | st.text(max_size=12).filter(lambda text: not needs_sanitizing(text)), max_size=60
+).map("".join)
+
+
+@FUZZ
+@given(body=safe_markdowns)
+@example(body="A[^1] and *[HTML]: Hyper\n\nHTML.\n\n[^1]: Note &copy;\u00a0x.\n\n| a | b |\n|:-|-:|\n| 1 | 2 |\n")
+def test_what_the_sanitiser_is_skipped_for_it_would_leave_as_it_is(body: str) -> None:
+    # needs_sanitizing says no for bodies without `<`, `{` or NUL: the sanitiser must then find nothing to remove,
+    # so that the page a browser builds is the same with it and without it
+    assert not needs_sanitizing(body)
+    try:
+        html = TRIMMED.render(body).html
+    except Unrenderable:
+        return
+    assert _events(sanitize(html)) == _events(html)
+
+
+@pytest.mark.parametrize(
+    ("body", "removed"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ("Para\n{: onclick=alert(1) }", "onclick"),
+        ("<a href=x onmouseover=y>a</a>", "onmouseover"),
+        ("x\x00y", "\x00"),
+    ],
+)
+def test_bodies_that_may_hold_unsafe_markup_are_sanitised(body: str, removed: str) -> None:
+    assert needs_sanitizing(body)
+    html = TRIMMED.render(body).html
+    assert removed in html  # what Markdown makes of the body, before the sanitiser
+    assert removed not in sanitize(html)
