@@ -11,7 +11,7 @@ import dataclasses
 import heapq
 import os
 import pickle
-import select
+import selectors
 import signal
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -154,24 +154,28 @@ def _collect(running: dict[int, int], count: int) -> list[Any]:
     chunks: list[Any] = [None] * count
     done = 0
     pending = {results: bytearray() for results in running}
-    while pending:
-        ready, _, _ = select.select(list(pending), [], [])
-        for results in ready:
-            data = os.read(results, PIPE_BYTES)
-            buffer = pending[results]
-            if not data:
-                del pending[results]
-                if buffer:
-                    raise WorkerDied("a worker process stopped in the middle of returning its work")
-                continue
-            buffer += data
-            while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "big")):
-                number, value = pickle.loads(buffer[8 : 8 + size])
-                del buffer[: 8 + size]
-                if number < 0:
-                    raise value
-                chunks[number] = value
-                done += 1
+    with selectors.DefaultSelector() as selector:  # not select(): serve may hold file numbers past 1024
+        for results in running:
+            selector.register(results, selectors.EVENT_READ)
+        while pending:
+            for ready, _ in selector.select():
+                results = int(ready.fd)
+                data = os.read(results, PIPE_BYTES)
+                buffer = pending[results]
+                if not data:
+                    selector.unregister(results)
+                    del pending[results]
+                    if buffer:
+                        raise WorkerDied("a worker process stopped in the middle of returning its work")
+                    continue
+                buffer += data
+                while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "big")):
+                    number, value = pickle.loads(buffer[8 : 8 + size])
+                    del buffer[: 8 + size]
+                    if number < 0:
+                        raise value
+                    chunks[number] = value
+                    done += 1
     if done < count:
         raise WorkerDied("a worker process stopped before finishing its work (killed, or out of memory?)")
     return chunks

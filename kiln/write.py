@@ -195,8 +195,11 @@ def _differing(output: Path, files: dict[str, bytes]) -> list[str] | None:
     differing: list[str] = []
     for name, data in ((MARKER, MARKER_TEXT), *files.items()):
         try:
-            with open(os.path.join(output, name), "rb") as handle:
-                same = handle.read(len(data) + 1) == data
+            handle = os.open(os.path.join(output, name), os.O_RDONLY)
+            try:
+                same = os.read(handle, len(data) + 1) == data  # a regular file gives all it holds, up to the size
+            finally:
+                os.close(handle)
         except OSError:
             return None
         if not same:
