@@ -61,6 +61,7 @@ def serve_and_measure(source: Path, path: Path, saves: int) -> list[float]:
         [sys.executable, str(REPO / "build.py"), "serve", "--source", str(source), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even in a background job
     )
     try:
         return asyncio.run(_measure(_port(server), path, saves))
@@ -68,7 +69,7 @@ def serve_and_measure(source: Path, path: Path, saves: int) -> list[float]:
         server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a shell that starts a job in the background makes it ignore SIGINT
+        except subprocess.TimeoutExpired:
             server.terminate()
             server.wait(timeout=10)
 
