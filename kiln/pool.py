@@ -14,6 +14,7 @@ import pickle
 import selectors
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from .cache import PageCache, page_keys
@@ -194,6 +195,7 @@ def parse_pages(
     """
     pages: list[Page] = []
     missing = sources
+    keys: dict[Path, str] | None = None
     if cache.entries or cache.decoded:  # else nothing can be found, and the workers key the pages they parse
         keys = page_keys(sources, config, cache.keys)
         missing = []
@@ -205,7 +207,10 @@ def parse_pages(
                 pages.append(hit[0])
                 problems.warnings.extend(hit[1])
     parsed = spread(
-        lambda chunk: _parse_chunk(chunk, config), missing, weight=lambda source: len(source.data), meanwhile=meanwhile
+        lambda chunk: _parse_chunk(chunk, config, keys),
+        missing,
+        weight=lambda source: len(source.data),
+        meanwhile=meanwhile,
     )
     for page, errors, warnings in parsed:
         problems.errors.extend(errors)
@@ -217,10 +222,10 @@ def parse_pages(
     return sorted(pages, key=lambda page: order[page.src_path])
 
 
-def _parse_chunk(sources: list[Source], config: Config) -> list[Parsed]:
+def _parse_chunk(sources: list[Source], config: Config, keys: dict[Path, str] | None) -> list[Parsed]:
     """Parse and key some sources with one Markdown converter; return each page with the problems it had."""
     markup = Markup(Urls(config.base_url))
-    keys = page_keys(sources, config)
+    keys = keys if keys is not None else page_keys(sources, config)
     results: list[Parsed] = []
     for source in sources:
         problems = Problems()
