@@ -268,6 +268,9 @@ def _read_index(handle: int) -> dict[str, tuple[int, int, str]]:
     if len(front) != start or not front.startswith(RENDERED_MAGIC):
         raise ValueError("not a render cache")
     size = int.from_bytes(front[-8:], "big")
+    end = os.fstat(handle).st_size
+    if size > end - start:  # read nothing the file does not hold, whatever a damaged length says
+        raise ValueError("a render cache index longer than its file")
     head = os.pread(handle, size, start)
     if hashlib.sha256(head).digest() != front[len(RENDERED_MAGIC) : -8]:
         raise ValueError("damaged render cache index")
@@ -277,8 +280,10 @@ def _read_index(handle: int) -> dict[str, tuple[int, int, str]]:
     base = start + size
     index: dict[str, tuple[int, int, str]] = {}
     for key, (offset, length, digest) in header["entries"].items():
-        if type(offset) is not int or type(length) is not int or offset < 0 or length < 0 or type(digest) is not str:
+        if type(offset) is not int or type(length) is not int or type(digest) is not str:
             raise ValueError("a bad render cache entry")
+        if offset < 0 or length < 0 or base + offset + length > end:
+            raise ValueError("a render cache entry outside its file")
         index[key] = (base + offset, length, digest)
     return index
 

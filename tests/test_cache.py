@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import PROGRAM, Run, snapshot
 
-from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, pack_pages, unpack_pages
+from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, RENDERED_MAGIC, pack_pages, unpack_pages
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -147,6 +147,12 @@ def _flip_in_entry(data: bytes) -> bytes:
     return data[:-3] + bytes([data[-3] ^ 0x20]) + data[-2:]
 
 
+def _huge_index_length(data: bytes) -> bytes:
+    """Return a render cache file whose index claims to be an exabyte long (reading it would exhaust memory)."""
+    place = len(RENDERED_MAGIC) + 32
+    return data[:place] + (2**60).to_bytes(8, "big") + data[place + 8 :]
+
+
 def _flip_in_index(data: bytes) -> bytes:
     """Return a render cache file with one byte of its index changed."""
     place = data.index(b'"entries"') + 3
@@ -161,8 +167,9 @@ def _flip_in_index(data: bytes) -> bytes:
         lambda data: b"\x00\xff\x00garbage",
         _flip_in_index,
         _flip_in_entry,
+        _huge_index_length,
     ],
-    ids=["empty", "truncated", "binary", "flipped bit in the index", "flipped bit in an entry"],
+    ids=["empty", "truncated", "binary", "flipped bit in the index", "flipped bit in an entry", "huge length"],
 )
 def test_a_damaged_render_cache_is_survived(
     site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes], monkeypatch: pytest.MonkeyPatch
@@ -178,6 +185,26 @@ def test_a_damaged_render_cache_is_survived(
     seen = rendered_urls(monkeypatch)
     assert build(source).code == 0
     assert seen == []  # and the cache was put right
+
+
+def test_a_render_cache_whose_checked_index_points_past_its_end_is_ignored(
+    site: Site, build: Build, tmp_path: Path
+) -> None:
+    # a foreign file is data to check, never to trust: even with a valid checksum, an entry must lie in the file
+    import hashlib
+
+    source = site(sources())
+    assert build(source).code == 0
+    cache = source / CACHE_FOLDER / RENDERED_FILE
+    data = cache.read_bytes()
+    start = len(RENDERED_MAGIC) + 32 + 8
+    size = int.from_bytes(data[start - 8 : start], "big")
+    header = json.loads(data[start : start + size])
+    first = sorted(header["entries"])[0]
+    header["entries"][first][1] = 2**60
+    head = json.dumps(header).encode()
+    cache.write_bytes(RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head)
+    assert_warm_equals_clean(source, build, tmp_path)
 
 
 def test_a_flipped_bit_costs_only_its_own_entry(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
