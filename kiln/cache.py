@@ -172,10 +172,8 @@ class RenderCache:
     used: set[str] = dataclasses.field(default_factory=set)
     kept: dict[str, bytes] = dataclasses.field(default_factory=dict)  # what this process rendered or read
     present: bool = True  # whether the file existed when opened: a cold build looks up nothing in it
-    changed: bool = False  # whether anything was rendered since the file was read or written
-    index: dict[str, tuple[int, int, str]] | None = None  # key -> the place, size and checksum of its bytes
-    digests: dict[str, str] = dataclasses.field(default_factory=dict)  # of the entries kept, where known
-    stored: set[str] | None = None  # the keys the file holds, once known
+    index: dict[str, tuple[int, int, str]] | None = None  # the file's: key -> the place, size and SHA-256 of its bytes
+    fresh: dict[str, str] = dataclasses.field(default_factory=dict)  # SHA-256 of what was rendered since then
     handle: int | None = None  # the file, open while a build looks entries up
 
     def get(self, key: str) -> bytes | None:
@@ -195,7 +193,6 @@ class RenderCache:
             return None
         self.used.add(key)
         self.kept[key] = data
-        self.digests[key] = digest
         return data
 
     def release(self) -> None:
@@ -208,41 +205,39 @@ class RenderCache:
         """Return whether nothing can be found: nothing kept, and no file that existed when opened."""
         return not self.kept and (self.path is None or not self.present)
 
-    def remember(self, key: str, data: bytes, digest: str | None = None) -> None:
-        """Keep the bytes rendered for a key (and their SHA-256, if the renderer computed it), to be written."""
+    def remember(self, key: str, data: bytes, digest: str) -> None:
+        """Keep the bytes rendered for a key, and their SHA-256 (computed by the renderer), to be written."""
         self.used.add(key)
         self.kept[key] = data
-        if digest is not None:
-            self.digests[key] = digest
-        self.changed = True
+        self.fresh[key] = digest
 
     def save(self) -> None:
         """Forget the entries this build did not use, and write the file anew if it differs; never fail the build."""
         self.release()
         self.kept = {key: data for key, data in self.kept.items() if key in self.used}
-        self.index = {}  # the file read is about to be replaced, and what was used from it is kept
-        if self.path is None or (not self.changed and self.stored == self.kept.keys()):
+        fresh, self.fresh = self.fresh, {}
+        known = self.index or {}
+        if self.path is None or (not fresh and known.keys() == self.kept.keys()):
             return
-        self.changed = False
         entries: dict[str, list[Any]] = {}
         offset = 0
         for key in sorted(self.kept):
             data = self.kept[key]
-            digest = self.digests.get(key) or hashlib.sha256(data).hexdigest()
-            self.digests[key] = digest
+            # a kept entry was rendered since the file was read, or read from it and checked against its index
+            digest = fresh.get(key) or (known[key][2] if key in known else hashlib.sha256(data).hexdigest())
             entries[key] = [offset, len(data), digest]
             offset += len(data)
-        self.digests = {key: self.digests[key] for key in entries}
         head = json.dumps({"format": FORMAT, "entries": entries}, separators=(",", ":")).encode("utf-8")
+        front = RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
             with temporary.open("wb") as handle:
-                handle.write(RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head)
+                handle.write(front)
                 for key in entries:
                     handle.write(self.kept[key])
             temporary.replace(self.path)
-            self.stored = set(entries)
+            self.index = {key: (len(front) + start, size, digest) for key, (start, size, digest) in entries.items()}
             shutil.rmtree(self.path.parent / "rendered", ignore_errors=True)  # the previous version's folder
         except OSError as error:
             log.debug("rendered files not cached: %s", error)
@@ -255,7 +250,6 @@ class RenderCache:
                 try:
                     self.handle = os.open(self.path, os.O_RDONLY)
                     self.index = _read_index(self.handle)
-                    self.stored = set(self.index)
                 except (OSError, ValueError, TypeError, KeyError):
                     self.release()
         return self.index

@@ -123,11 +123,15 @@ def render_site(
     common = _common_key(site, assets)
     cache = cache or RenderCache(None)
     looked_up = not cache.empty()  # else the workers key what they render: nothing can be found, so no hurry
+
+    def key_of(output: Output) -> str:
+        return _output_key(common, templates.digest(output.template), output)
+
     files: dict[str, bytes | None] = {}
     missing: list[tuple[str | None, Output]] = []
     try:
         for output in outputs(site) if wanted is None else wanted:
-            key = _output_key(common, templates.digest(output.template), output) if looked_up else None
+            key = key_of(output) if looked_up else None
             files[dest_for(output.url)] = data = cache.get(key) if key is not None else None
             if data is None:
                 missing.append((key, output))
@@ -139,7 +143,7 @@ def render_site(
         local = Problems()
         rendered: list[tuple[str, bytes | None, str, list[SiteError]]] = []
         for key, output in chunk:
-            key = key or _output_key(common, templates.digest(output.template), output)
+            key = key or key_of(output)
             before = len(local.errors)
             text = _render_one(output, environment, source, local)
             data = None if text is None else text.encode("utf-8")
