@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems, SiteError
 from .fields import Fields, load_mapping
+from .schema import Field, parse_custom
 from .urls import split_url
 
 CONFIG_NAME = "site.yaml"
@@ -26,6 +27,7 @@ KNOWN = (
     "crisis_line",
     "feed_size",
     "unsafe_html",
+    "fields",
 )
 
 
@@ -46,6 +48,7 @@ class Config:
     crisis_line: str | None
     feed_size: int
     unsafe_html: bool = False  # true: writers' raw HTML is published as written, not sanitised
+    fields: tuple[Field, ...] = ()  # front matter fields the site declares, appended to the schema's table
 
 
 def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
@@ -76,6 +79,7 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         crisis_line=fields.text("crisis_line"),
         feed_size=fields.integer("feed_size") or 20,
         unsafe_html=fields.boolean("unsafe_html"),
+        fields=parse_custom(fields),
     )
     return None if problems.errors else config
 
