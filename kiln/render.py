@@ -318,7 +318,7 @@ def _render_one(output: Output, environment: jinja2.Environment, source: Path, p
             f"template uses something that does not exist: {error.message}",
             path,
             line,
-            "check the spelling against the names the templates receive (see README)",
+            "check the spelling against the names the templates receive (see docs/editors.md)",
         )
     # the same mistake in a shared template would otherwise be reported once per page
     new = problems.errors[before:]

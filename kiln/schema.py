@@ -2,7 +2,7 @@
 
 Each `Field` says which kinds of page have it, its type, whether it is required, what applies when it is
 absent and one line of help. Parsing reads every field of a page's kind by its type (`read_fields`), and the
-same rows make the README's front matter table (`markdown_table`) and the skeleton `new` writes (`skeleton`).
+same rows make the front matter table of docs/editors.md (`markdown_table`) and the skeleton `new` writes (`skeleton`).
 Fields a site declares in site.yaml (`fields:`) are appended to the table and reach templates as
 `page.extra.<name>`.
 """
@@ -19,7 +19,7 @@ from .fields import Fields
 
 KINDS = ("article", "program", "page")
 ALL = KINDS
-# What each type is called for people (README, error hints), and the types a site may declare in site.yaml.
+# What each type is called for people (docs, error hints), and the types a site may declare in site.yaml.
 TYPE_NAMES = {
     "text": "text",
     "markdown": "markdown text",

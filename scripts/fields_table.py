@@ -1,6 +1,6 @@
-"""Print the README's front matter table from the schema (kiln/schema.py); --write puts it into README.md.
+"""Print the docs' front matter table from the schema (kiln/schema.py); --write puts it into docs/editors.md.
 
-tests/test_schema.py fails while the README's table differs from this one: after changing a field, run
+tests/test_schema.py fails while the docs' table differs from this one: after changing a field, run
 `python scripts/fields_table.py --write`.
 """
 
@@ -13,13 +13,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiln.schema import markdown_table  # noqa: E402 - after the path is set
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "editors.md"
 START = "<!-- fields:"
 END = "<!-- /fields -->"
 
 
 def with_table(text: str) -> str:
-    """Return the README's text with the table between its markers made afresh."""
+    """Return the page's text with the table between its markers made afresh."""
     head, rest = text.split(START, 1)
     marker, _ = rest.split("\n", 1)
     _, tail = rest.split(END, 1)
@@ -28,6 +28,6 @@ def with_table(text: str) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
-        README.write_text(with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
+        DOC.write_text(with_table(DOC.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         print(markdown_table(), end="")

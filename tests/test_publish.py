@@ -140,7 +140,7 @@ def test_a_template_asking_for_a_missing_asset_names_its_line(site: Site, build:
     assert (
         f"templates/base.html:{line}: template uses something that does not exist: "
         "asset('/static/missing.css') names no file in static/ "
-        "(check the spelling against the names the templates receive (see README))"
+        "(check the spelling against the names the templates receive (see docs/editors.md))"
     ) in result.err.splitlines()
     assert snapshot(source / "site") == before
 
@@ -165,8 +165,8 @@ def test_headers_send_security_headers_everywhere_and_never_set_one_header_twice
         assert set(values) == {"Cache-Control"} and not set(values) & set(everywhere)
 
 
-def test_the_readme_documents_the_headers_for_hosts_without_headers_files() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_docs_give_the_headers_for_hosts_without_headers_files() -> None:
+    readme = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
     for name, value in SECURITY_HEADERS:
         assert f"| `{name}` | `{value}` |" in readme
 
