@@ -70,9 +70,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def _new_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], default_source: Path) -> None:
     """Add `new`: a new article or program from its front matter skeleton."""
-    parser = commands.add_parser("new", help="start a new article or program (a draft)")
-    parser.add_argument("kind", choices=("article", "program"), help="what to create")
-    parser.add_argument("title", help='its title, in quotes: "Trust after an argument"')
+    parser = commands.add_parser("new", help="start a new article or program (a draft), or an author's page")
+    parser.add_argument("kind", choices=("article", "program", "author"), help="what to create")
+    parser.add_argument("title", help='its title (an author\'s name), in quotes: "Trust after an argument"')
     _source_option(parser, default_source)
     _now_option(parser)
     parser.set_defaults(run=_new, failed="Nothing was created: {errors}.")
@@ -199,7 +199,12 @@ def _new(args: argparse.Namespace) -> int:
 
     path = new_page(args.source.absolute(), args.kind, args.title, args.now)
     print(f"Created {path.relative_to(args.source.absolute()).as_posix()}")
-    print("It is a draft: fill in the description, write, preview with `python build.py serve`, then remove `draft`.")
+    if args.kind == "author":
+        print(f"Fill in the details and the bio; articles name this author as `author: {path.stem}`.")
+    else:
+        print(
+            "It is a draft: fill in the description, write, preview with `python build.py serve`, then remove `draft`."
+        )
     return 0
 
 

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problems
@@ -148,11 +147,6 @@ class Page:
     def reading_minutes(self) -> int:
         """Return the reading time in whole minutes, at least one."""
         return max(1, round(self.words / WORDS_PER_MINUTE))
-
-    @property
-    def signup_host(self) -> str | None:
-        """Return the host name of the program's signup form, to tell readers where its button leads."""
-        return urlsplit(self.signup_url).hostname if self.signup_url else None
 
 
 @dataclass(frozen=True)

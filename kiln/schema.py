@@ -158,7 +158,7 @@ FIELDS: tuple[Field, ...] = (
     Field("schedule", "text", ("program",), "when the group meets", "Tuesdays, 6–7:30 pm ET", starter=True),
     Field("format", "text", ("program",), "how it runs", "Live online group", starter=True),
     Field("price", "text", ("program",), "what it costs", "$60 a week", starter=True),
-    Field("price_amount", "number", ("program",), "the price as a number, for search engines", "60", minimum=0),
+    Field("price_amount", "number", ("program",), "the price as a number, for search engines", "60"),
     Field(
         "price_currency",
         "currency",
