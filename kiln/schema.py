@@ -69,7 +69,12 @@ class Field:
     def type_name(self) -> str:
         """Return the type as people call it, with the entries' fields for a list of entries."""
         if self.type == "entries":
-            names = [f"`{entry.name}`" + ("" if entry.required else " (optional)") for entry in self.entries]
+            names = [
+                f"`{entry.name}`"
+                + ("" if entry.type == "text" else f" ({entry.type_name})")
+                + ("" if entry.required else " (optional)")
+                for entry in self.entries
+            ]
             return "list of " + ", ".join(names)
         if self.ref is not None:
             return f"{'an' if self.ref[0] in 'aeiou' else 'a'} {self.ref}'s slug"
