@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problems
@@ -21,7 +20,7 @@ from .sanitize import needs_sanitizing, sanitize
 from .schema import fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
 
-SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
+SECTIONS = {"articles": "article", "programs": "program", "pages": "page", "authors": "author"}
 ALIAS_ENDINGS = ("/", ".html", ".htm")
 DESCRIPTION_LIMIT = 160
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -37,6 +36,23 @@ class Skill:
 
     name: str
     summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One group of a program: when its first meeting is, and whether seats are left."""
+
+    start: dt.datetime
+    status: str  # open, waitlist or full
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a program's FAQ, its answer rendered from markdown."""
+
+    question: str
+    answer: str  # HTML
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,19 @@ class Page:
     facilitator: str | None = None
     skills: tuple[Skill, ...] = ()
     steps: tuple[str, ...] = ()
+    reviewed_by: str | None = None  # an author's slug
+    reviewed: dt.datetime | None = None
+    price_amount: str | None = None  # as written, for machines: "60" or "59.5"
+    price_currency: str | None = None
+    cohorts: tuple[Cohort, ...] = ()  # in order of start
+    session_minutes: int | None = None
+    waitlist_url: str | None = None
+    faq: tuple[Question, ...] = ()
+    name: str | None = None  # an author's; their page's title too
+    credentials: str | None = None
+    role: str | None = None
+    photo: str | None = None
+    links: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # the fields site.yaml declares, by name (None when unset)
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     key: str = field(default="", compare=False, repr=False)  # hash of everything the page was made from
@@ -118,11 +147,6 @@ class Page:
     def reading_minutes(self) -> int:
         """Return the reading time in whole minutes, at least one."""
         return max(1, round(self.words / WORDS_PER_MINUTE))
-
-    @property
-    def signup_host(self) -> str | None:
-        """Return the host name of the program's signup form, to tell readers where its button leads."""
-        return urlsplit(self.signup_url).hostname if self.signup_url else None
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,8 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     values = read_fields(fields, fields_for(source.kind, config.fields), config.timezone)
     try:
         rendered = markup.render(body)
+        if "faq" in values:
+            values["faq"] = tuple(_answer(entry, markup, config, fields) for entry in values["faq"])
     except Unrenderable as refused:
         problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
         return None
@@ -188,17 +214,39 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     return page if len(problems.errors) == errors_before and not rendered.bad_links else None
 
 
+def _answer(entry: dict[str, Any], markup: Markup, config: Config, fields: Fields) -> Question:
+    """Return one FAQ entry with its answer rendered (and sanitised) like a body; raise Unrenderable."""
+    text = entry["a"] or ""
+    rendered = markup.render(text)
+    answer = sanitize(rendered.html) if not config.unsafe_html and needs_sanitizing(text) else rendered.html
+    for link in rendered.bad_links:
+        fields.problems.error(
+            "`faq` answer has a link with an unsafe scheme",
+            fields.path,
+            fields.line("faq"),
+            f"expected an https://, mailto: or site link, got {link!r}",
+        )
+    return Question(entry["q"] or "", answer)
+
+
 def _page_values(values: dict[str, Any], fields: Fields, config: Config, body_html: str) -> dict[str, Any]:
     """Return the Page's fields from the front matter's values: defaults applied, entries made objects."""
     extra = {field.name: values.pop(field.name) for field in config.fields if field.name in values}
     values.pop("slug")
-    values["title"] = values["title"] or ""
+    values["title"] = values.get("title") or values.get("name") or ""
     values["description"] = values["description"] or derive_description(body_html)
     values["aliases"] = _aliases(fields, values["aliases"])
     if "author" in values:
         values["author"] = values["author"] or config.author
     if "skills" in values:
         values["skills"] = tuple(Skill(entry["name"], entry["summary"]) for entry in values["skills"])
+    if "cohorts" in values:
+        cohorts = (Cohort(entry["start"], entry["status"], entry["note"]) for entry in values["cohorts"])
+        values["cohorts"] = tuple(sorted((c for c in cohorts if c.start and c.status), key=lambda c: c.start))
+    if values.get("price_amount") is not None:
+        values["price_amount"] = str(values["price_amount"])
+    if "price_currency" in values and values["price_amount"] is not None:
+        values["price_currency"] = values["price_currency"] or "USD"
     if "signup_url" in values:
         values["signup_url"] = values["signup_url"] or config.signup_url
         if values["signup_url"] is None and not fields.present("signup_url"):
@@ -307,7 +355,7 @@ def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
             )
         else:
             slug = explicit
-    slug = slug or slugify(values["title"] or "") or "page"
+    slug = slug or slugify(values.get("title") or values.get("name") or "") or "page"
     parts = [slugify(folder) or "folder" for folder in folders] + [slug]
     prefix = "" if section == "pages" else f"{section}/"
     return "/" + prefix + "/".join(parts) + "/"

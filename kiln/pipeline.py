@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from .cache import CACHE_FOLDER, Caches, open_caches
+from .cohorts import cached_calendars, calendar_jobs, make_calendars
 from .errors import Problems, SiteError
 from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
@@ -73,8 +74,11 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
     assets = fingerprint(read_static(options.source, problems))
+    calendars = calendar_jobs(site.programs, config, site.now)
+    found = cached_calendars(calendars, caches.rendered) if not caches.rendered.empty() else {}
     # while other processes render, this one stores the parsed pages
     files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
+    files.update(make_calendars(calendars, found, config, caches.rendered))
     files.update(assets.files)
     files[".nojekyll"] = b""
     files.update(host_files(site, files, assets, problems))

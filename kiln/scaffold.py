@@ -11,7 +11,7 @@ from .load import CONTENT, read_config
 from .schema import skeleton
 from .urls import slugify
 
-FOLDERS = {"article": "articles", "program": "programs"}
+FOLDERS = {"article": "articles", "program": "programs", "author": "authors"}
 DESCRIPTION_PLACEHOLDER = "TODO: say in one sentence what a reader gets from this page (at most 160 characters)."
 
 # The body each kind starts with; the front matter comes from the schema (kiln/schema.py).
@@ -28,11 +28,14 @@ Use `##` headings for sections; three or more of them make a table of contents.
 
 Describe who the program is for and what they will get from it.
 """,
+    "author": """
+A short bio: who they are, what they do, and why readers can trust what they write or review.
+""",
 }
 
 
 def new_page(source: Path, kind: str, title: str, now: dt.datetime | None = None) -> Path:
-    """Return the path of a new draft article or program, created from its skeleton; refuse to overwrite."""
+    """Return the path of a new draft article or program (or an author's page), from its skeleton; never overwrite."""
     problems = Problems()
     config = read_config(source, problems, None)
     if config is None:
@@ -53,6 +56,7 @@ def new_page(source: Path, kind: str, title: str, now: dt.datetime | None = None
         "description": _quoted(DESCRIPTION_PLACEHOLDER),
         "draft": "true",
         "date": today.isoformat(),
+        "name": _quoted(title.strip()),  # an author's: `new author "Dana Reyes"`
     }
     text = skeleton(kind, values, config.fields) + BODIES[kind]
     path.parent.mkdir(parents=True, exist_ok=True)

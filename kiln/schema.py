@@ -9,6 +9,7 @@ Fields a site declares in site.yaml (`fields:`) are appended to the table and re
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .fields import Fields
+from .urls import https_problem
 
-KINDS = ("article", "program", "page")
+KINDS = ("article", "program", "page", "author")
 ALL = KINDS
+PAGES = ("article", "program", "page")  # what has a title; an author has a name instead
 # What each type is called for people (docs, error hints), and the types a site may declare in site.yaml.
 TYPE_NAMES = {
     "text": "text",
@@ -27,7 +30,10 @@ TYPE_NAMES = {
     "integer": "whole number",
     "number": "number",
     "date": "date",
+    "datetime": "date and time",
     "list": "list of texts",
+    "urls": "list of `https://` URLs",
+    "currency": "three-letter currency code",
     "url": "`https://` URL",
     "image": "`/static/…` path or `https://` URL",
     "slug": "lower-case text",
@@ -36,6 +42,7 @@ TYPE_NAMES = {
 }
 CUSTOM_TYPES = {"text": "text", "number": "number", "bool": "bool", "date": "date", "list": "list", "url": "url"}
 CUSTOM_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+CURRENCY = re.compile(r"[A-Z]{3}\Z")
 
 
 @dataclass(frozen=True)
@@ -62,17 +69,22 @@ class Field:
     def type_name(self) -> str:
         """Return the type as people call it, with the entries' fields for a list of entries."""
         if self.type == "entries":
-            names = [f"`{entry.name}`" + ("" if entry.required else " (optional)") for entry in self.entries]
+            names = [
+                f"`{entry.name}`"
+                + ("" if entry.type == "text" else f" ({entry.type_name})")
+                + ("" if entry.required else " (optional)")
+                for entry in self.entries
+            ]
             return "list of " + ", ".join(names)
         if self.ref is not None:
-            return f"a {self.ref}'s slug"
+            return f"{'an' if self.ref[0] in 'aeiou' else 'a'} {self.ref}'s slug"
         if self.type == "choice":
             return " or ".join(f"`{choice}`" for choice in self.choices)
         return TYPE_NAMES[self.type]
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("title", "text", ALL, "the page's heading and `<title>`", "A clear title", required=True),
+    Field("title", "text", PAGES, "the page's heading and `<title>`", "A clear title", required=True),
     Field(
         "description",
         "text",
@@ -83,7 +95,7 @@ FIELDS: tuple[Field, ...] = (
         limit=160,
         rule="at most 160 characters",
     ),
-    Field("draft", "bool", ALL, "not published; shown in `serve` with a banner", "true", default="false"),
+    Field("draft", "bool", PAGES, "not published; shown in `serve` with a banner", "true", default="false"),
     Field(
         "slug",
         "slug",
@@ -110,7 +122,25 @@ FIELDS: tuple[Field, ...] = (
         required=True,
     ),
     Field("updated", "date", ("article", "page"), "when the text last changed meaningfully", "2026-12-02"),
-    Field("author", "text", ("article",), "who wrote it", "Dana Reyes", default="`author` in site.yaml"),
+    Field(
+        "author",
+        "text",
+        ("article",),
+        'who wrote it: "Written by …" near the top, linked to the author\'s page',
+        "dana-reyes",
+        default="`author` in site.yaml",
+        rule="or a plain name such as `Dana Reyes`, which has no page",
+        ref="author",
+    ),
+    Field(
+        "reviewed_by",
+        "slug",
+        ("article",),
+        'who checked it: "Reviewed by Name, Credentials, on date" near the top',
+        "sam-okafor",
+        ref="author",
+    ),
+    Field("reviewed", "date", ("article",), "when that review was done (`check` warns when it gets old)", "2026-11-30"),
     Field("tags", "list", ("article",), "topic pages at `/tags/<tag>/`", "[trust, communication]", starter=True),
     Field("image", "image", ("article",), "the picture for link previews", "/static/trust.jpg"),
     Field(
@@ -133,6 +163,16 @@ FIELDS: tuple[Field, ...] = (
     Field("schedule", "text", ("program",), "when the group meets", "Tuesdays, 6–7:30 pm ET", starter=True),
     Field("format", "text", ("program",), "how it runs", "Live online group", starter=True),
     Field("price", "text", ("program",), "what it costs", "$60 a week", starter=True),
+    Field("price_amount", "number", ("program",), "the price as a number, for search engines", "60"),
+    Field(
+        "price_currency",
+        "currency",
+        ("program",),
+        "the price's currency, for search engines",
+        "USD",
+        default="USD",
+        rule="such as USD or EUR",
+    ),
     Field("next_start", "date", ("program",), "when the next group starts", "2027-01-12", starter=True),
     Field("facilitator", "text", ("program",), "who leads it", "Dana Reyes, LCSW", starter=True),
     Field(
@@ -147,6 +187,66 @@ FIELDS: tuple[Field, ...] = (
         ),
     ),
     Field("steps", "list", ("program",), '"How joining works"', "- Enrol on the form."),
+    Field(
+        "cohorts",
+        "entries",
+        ("program",),
+        'the groups that start: upcoming ones are listed with "Add to calendar", started ones hidden',
+        "- start: 2027-01-12 18:00",
+        entries=(
+            Field(
+                "start",
+                "datetime",
+                (),
+                "the first meeting (site's time zone unless an offset is given)",
+                "2027-01-12 18:00",
+                required=True,
+            ),
+            Field(
+                "status",
+                "choice",
+                (),
+                "whether seats are left",
+                "open",
+                required=True,
+                choices=("open", "waitlist", "full"),
+            ),
+            Field("note", "text", (), "one line shown beside it", "Two seats left"),
+        ),
+    ),
+    Field("session_minutes", "integer", ("program",), "how long one meeting lasts (for calendars)", "90", minimum=1),
+    Field(
+        "waitlist_url",
+        "url",
+        ("program",),
+        '"Join the waitlist" when no cohort is open',
+        "https://forms.example.org/dbt-waitlist",
+        default="the signup form",
+    ),
+    Field(
+        "faq",
+        "entries",
+        ("program",),
+        "questions and answers, shown as headed questions",
+        "- q: Do I need a camera?",
+        entries=(
+            Field("q", "text", (), "the question", "Do I need a camera?", required=True),
+            Field(
+                "a", "markdown", (), "the answer, in markdown", "It helps, but you can join by phone.", required=True
+            ),
+        ),
+    ),
+    Field("name", "text", ("author",), "the person's name, as bylines show it", "Dana Reyes", required=True),
+    Field("credentials", "text", ("author",), "degrees and licences after the name", "LCSW"),
+    Field("role", "text", ("author",), "what they do", "Clinical social worker"),
+    Field("photo", "image", ("author",), "their picture on their page", "/static/dana-reyes.jpg"),
+    Field(
+        "links",
+        "urls",
+        ("author",),
+        "a licence lookup, a professional profile",
+        "[https://www.example.org/licence/123]",
+    ),
 )
 
 
@@ -177,7 +277,7 @@ def read_value(fields: Fields, field: Field, zone: ZoneInfo) -> Any:
     return READERS[field.type](fields, field, zone)
 
 
-EMPTY: dict[str, Any] = {"bool": False, "list": (), "entries": ()}
+EMPTY: dict[str, Any] = {"bool": False, "list": (), "urls": (), "entries": ()}
 
 
 def _entries(fields: Fields, field: Field, zone: ZoneInfo) -> tuple[dict[str, Any], ...]:
@@ -213,6 +313,41 @@ def _image(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
     return fields.https_url(field.name)
 
 
+def _datetime(fields: Fields, field: Field, zone: ZoneInfo) -> dt.datetime | None:
+    """Return a date with a time of day; a date alone is refused (midnight is rarely meant)."""
+    value = fields.data[field.name]
+    if (
+        isinstance(value, dt.date)
+        and not isinstance(value, dt.datetime)
+        or (isinstance(value, str) and len(value.strip()) <= len("2027-01-12"))
+    ):
+        fields.wrong(field.name, "has no time of day", "expected a date and time such as 2027-01-12 18:00")
+        return None
+    return fields.date(field.name, zone, required=field.required)
+
+
+def _urls(fields: Fields, field: Field, zone: ZoneInfo) -> tuple[str, ...]:
+    """Return a list of https URLs."""
+    found = []
+    for url in fields.text_list(field.name):
+        if problem := https_problem(url):
+            fields.problems.error(
+                f"`{fields.prefix}{field.name}` lists an unsafe link", fields.path, fields.line(field.name), problem
+            )
+        else:
+            found.append(url)
+    return tuple(found)
+
+
+def _currency(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
+    """Return a three-letter ISO 4217 currency code."""
+    value = fields.text(field.name)
+    if value is not None and not CURRENCY.match(value):
+        fields.wrong(field.name, "is not a currency code", "expected three capital letters such as USD or EUR")
+        return None
+    return value
+
+
 READERS: dict[str, Callable[[Fields, Field, ZoneInfo], Any]] = {
     "text": lambda fields, field, zone: fields.text(field.name, required=field.required, example=field.example),
     "markdown": lambda fields, field, zone: fields.text(field.name, required=field.required, example=field.example),
@@ -221,6 +356,9 @@ READERS: dict[str, Callable[[Fields, Field, ZoneInfo], Any]] = {
     "integer": lambda fields, field, zone: fields.integer(field.name, field.minimum or 0),
     "number": lambda fields, field, zone: fields.number(field.name),
     "date": lambda fields, field, zone: fields.date(field.name, zone, required=field.required),
+    "datetime": _datetime,
+    "urls": _urls,
+    "currency": _currency,
     "list": lambda fields, field, zone: fields.text_list(field.name),
     "url": lambda fields, field, zone: fields.https_url(field.name),
     "choice": lambda fields, field, zone: fields.choice(field.name, field.choices),

@@ -42,16 +42,19 @@ FORM_FACTORS = ("mobile", "desktop")
 
 
 def page_types(source: Path) -> dict[str, str]:
-    """Return the site-relative URL of one page of each type: home, article, program, tag and 404."""
+    """Return the site-relative URL of one page of each type: home, article, program, tag, 404 and author."""
     site = render(Options(source=source)).site
-    if not (site.articles and site.programs and site.tags):
-        raise SystemExit("lighthouse: the site needs at least one article, program and tag to measure every page type")
+    if not (site.articles and site.programs and site.tags and site.authors):
+        raise SystemExit(
+            "lighthouse: the site needs at least one article, program, tag and author to measure every page type"
+        )
     return {
         "home": "/",
         "article": site.articles[0].url,
         "program": site.programs[0].url,
         "tag": site.tags[0].url,
         "404": "/404.html",
+        "author": site.authors[0].url,
     }
 
 

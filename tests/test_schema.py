@@ -75,6 +75,18 @@ def test_new_writes_every_field_of_its_kind_from_the_table(
     assert values["draft"] is True and values["title"] == "A title"
 
 
+def test_new_author_writes_the_author_fields_from_the_table(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    source = site()
+    assert run(capsys, "new", "author", "Dana Reyes", "--source", str(source)).code == 0
+    path = source / "content" / "authors" / "dana-reyes.md"
+    front = path.read_text(encoding="utf-8").split("---\n")[1]
+    written = [line.lstrip("# ").split(":")[0] for line in front.splitlines()]
+    assert written == [field.name for field in fields_for("author")]
+    assert yaml.safe_load(front)["name"] == "Dana Reyes"
+    assert run(capsys, "build", "--source", str(source)).code == 0
+    assert (source / "site" / "authors" / "dana-reyes" / "index.html").is_file()
+
+
 def _declared(source: Path) -> tuple[object, ...]:
     """Return the fields the test site's site.yaml declares, as the build reads them."""
     from kiln.config import parse_config
