@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import BuildFailed, SiteError
+from .errors import BuildFailed, SiteError, warning_lines
 from .pipeline import Options, build
 
 COMMANDS = ("build", "serve", "new", "check")
@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None, default_source: Path | None = None) 
     try:
         return int(options.run(options))
     except BuildFailed as failure:
-        _report(failure.warnings, failure.errors)
+        _report(failure.warnings, failure.errors, getattr(options, "verbose", False))
         print(options.failed.format(errors=_count(len(failure.errors), "error")), file=sys.stderr)
         return 1
     except SiteError as error:
@@ -43,7 +43,8 @@ def _parser(default_source: Path) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_parser = commands.add_parser("build", help="build the site into the output folder (the default)")
     _site_options(build_parser, default_source)
-    build_parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    build_parser.add_argument("--quiet", action="store_true", help="print nothing but problems")
+    _verbose_option(build_parser)
     build_parser.set_defaults(run=_build, failed="Build failed with {errors}; the previous output was left as it was.")
     _serve_parser(commands, default_source)
     _new_parser(commands, default_source)
@@ -86,6 +87,7 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument(
         "--check-external", action="store_true", help="also fetch every external link (slow; needs the network)"
     )
+    _verbose_option(parser)
     parser.set_defaults(run=_check, failed="Check failed: the site does not build ({errors}).")
 
 
@@ -96,6 +98,13 @@ def _source_option(parser: argparse.ArgumentParser, default_source: Path) -> Non
         type=Path,
         default=default_source,
         help="folder holding content/, templates/ and site.yaml (default: %(default)s)",
+    )
+
+
+def _verbose_option(parser: argparse.ArgumentParser) -> None:
+    """Add --verbose."""
+    parser.add_argument(
+        "--verbose", action="store_true", help="list every warning on its own line, instead of one line per kind"
     )
 
 
@@ -154,7 +163,7 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     options = _options(args)
     rendered, written = build(options)
-    _report(rendered.warnings, [])
+    _report(rendered.warnings, [], args.verbose)
     if not args.quiet:
         pages = sum(1 for name in rendered.files if name.endswith(".html"))
         print(
@@ -196,7 +205,7 @@ def _check(args: argparse.Namespace) -> int:
     from .check import CheckOptions, check_site
 
     report = check_site(_options(args), CheckOptions(strict=args.strict, external=args.check_external))
-    _report(list(report.warnings), list(report.errors))
+    _report(list(report.warnings), list(report.errors), args.verbose)
     summary = f"{_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')}"
     if report.errors:
         print(f"Check failed: {summary}.", file=sys.stderr)
@@ -205,10 +214,10 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(warnings: list[SiteError], errors: list[SiteError]) -> None:
-    """Print warnings, then errors, one line each, to standard error."""
-    for warning in warnings:
-        print(warning.format("warning: "), file=sys.stderr)
+def _report(warnings: list[SiteError], errors: list[SiteError], verbose: bool) -> None:
+    """Print warnings (one line per kind, or each when verbose), then errors one line each, to standard error."""
+    for line in warning_lines(warnings, verbose):
+        print(line, file=sys.stderr)
     for error in errors:
         print(error, file=sys.stderr)
 

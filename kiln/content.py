@@ -18,7 +18,7 @@ from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
 from .sanitize import needs_sanitizing, sanitize
-from .schema import fields_for, read_fields
+from .schema import Field, field_named, fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
@@ -29,6 +29,7 @@ MAX_FRONT_MATTER_BYTES = 64 * 1024
 WORDS_PER_MINUTE = 220
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+TITLE = field_named("title")
 
 
 @dataclass(frozen=True)
@@ -160,12 +161,21 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     if loaded is None:
         return None
     fields = Fields(loaded[0], loaded[1], path, problems, first_line=1)
-    values = read_fields(fields, fields_for(source.kind, config.fields), config.timezone)
+    values = read_fields(fields, _schema(source.kind, config, fields), config.timezone)
     try:
-        rendered = markup.render(body)
+        rendered = markup.render(body, values["title"])
     except Unrenderable as refused:
         problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
         return None
+    values["title"] = values["title"] or rendered.title
+    if not values["title"] and not fields.present("title"):
+        problems.error(
+            "`title` is required",
+            path,
+            1,
+            f"expected a line such as `title: {TITLE.example}`, or a text that starts with `# {TITLE.example}`, "
+            "got none",
+        )
     if not config.unsafe_html and needs_sanitizing(body):
         rendered = replace(rendered, html=sanitize(rendered.html))
     for link in rendered.bad_links:
@@ -186,6 +196,14 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
         **_page_values(values, fields, config, rendered.html),
     )
     return page if len(problems.errors) == errors_before and not rendered.bad_links else None
+
+
+def _schema(kind: str, config: Config, fields: Fields) -> tuple[Field, ...]:
+    """Return the fields a page is read by: without a `title`, the text's leading `# heading` may be the title."""
+    schema = fields_for(kind, config.fields)
+    if fields.present("title"):
+        return schema
+    return tuple(replace(field, required=False) if field is TITLE else field for field in schema)
 
 
 def _page_values(values: dict[str, Any], fields: Fields, config: Config, body_html: str) -> dict[str, Any]:
