@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import BuildFailed, SiteError, warning_lines
 from .pipeline import Options, build
 
-COMMANDS = ("build", "serve", "new", "check")
+COMMANDS = ("build", "serve", "new", "check", "import")
 DEFAULT_PORT = 8000
 
 
@@ -49,6 +49,7 @@ def _parser(default_source: Path) -> argparse.ArgumentParser:
     _serve_parser(commands, default_source)
     _new_parser(commands, default_source)
     _check_parser(commands, default_source)
+    _import_parser(commands, default_source)
     return parser
 
 
@@ -89,6 +90,25 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     )
     _verbose_option(parser)
     parser.set_defaults(run=_check, failed="Check failed: the site does not build ({errors}).")
+
+
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], default_source: Path) -> None:
+    """Add `import wordpress EXPORT` and `import markdown FOLDER`: posts from elsewhere into content/."""
+    parser = commands.add_parser("import", help="bring in posts from WordPress or another generator (writes content/)")
+    kinds = parser.add_subparsers(dest="importer", metavar="FROM", required=True)
+    wordpress = kinds.add_parser("wordpress", help="a WordPress export: the XML file from Tools → Export")
+    wordpress.add_argument("export", type=Path, help="the export file")
+    wordpress.add_argument(
+        "--download-images",
+        action="store_true",
+        help="download each post's images into its folder (otherwise they stay links to the old site)",
+    )
+    markdown = kinds.add_parser("markdown", help="a Jekyll, Hugo, Hexo or Eleventy folder of markdown posts")
+    markdown.add_argument("folder", type=Path, help="the posts folder, such as _posts or content/posts")
+    for each in (wordpress, markdown):
+        _source_option(each, default_source)
+        _verbose_option(each)
+        each.set_defaults(run=_import, failed="Nothing was imported: {errors}.")
 
 
 def _source_option(parser: argparse.ArgumentParser, default_source: Path) -> None:
@@ -197,6 +217,21 @@ def _new(args: argparse.Namespace) -> int:
     path = new_page(args.source.absolute(), args.kind, args.title, args.now)
     print(f"Created {path.relative_to(args.source.absolute()).as_posix()}")
     print("It is a draft: fill in the description, write, preview with `python build.py serve`, then remove `draft`.")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Import posts into content/ and print what was done; never replaces a file."""
+    from .importers import import_markdown, import_wordpress
+
+    source = args.source.absolute()
+    if args.importer == "wordpress":
+        report = import_wordpress(args.export, source, args.download_images)
+    else:
+        report = import_markdown(args.folder, source)
+    for line in report.lines(args.verbose):
+        print(line)
+    print("Next: `python build.py check` lists what to look at, and `python build.py serve` shows the result.")
     return 0
 
 

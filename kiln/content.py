@@ -313,7 +313,10 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
 def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
-    slug = slugify(PurePosixPath(name).stem)
+    stem = PurePosixPath(name).stem
+    if stem == "index" and folders:  # a page bundle: articles/<name>/index.md is published at the folder's URL
+        stem = folders.pop()
+    slug = slugify(stem)
     explicit = values["slug"]
     if explicit is not None:
         if problem := slug_problem(explicit):

@@ -75,28 +75,28 @@ def _order(error: SiteError) -> tuple[str, int, str]:
 SHOWN_PLACES = 3  # places a grouped warning names before "…"
 
 
-def warning_lines(warnings: list[SiteError], verbose: bool = False) -> list[str]:
+def warning_lines(warnings: list[SiteError], verbose: bool = False, label: str = "warning: ") -> list[str]:
     """Return the lines that report warnings: one per kind of problem, with its count and first places.
 
     A thousand posts from another generator share a few problems (an unknown `layout` in each): the editor
     needs one line for each, not one per file. `verbose` gives every warning its own line.
     """
     if verbose:
-        return [warning.format("warning: ") for warning in sorted(warnings, key=_order)]
+        return [warning.format(label) for warning in sorted(warnings, key=_order)]
     groups: dict[str, list[SiteError]] = {}
     for warning in sorted(warnings, key=_order):
         groups.setdefault(warning.message, []).append(warning)
-    return [_grouped(group) for group in groups.values()]  # in the order of each kind's first place
+    return [_grouped(group, label) for group in groups.values()]  # in the order of each kind's first place
 
 
-def _grouped(group: list[SiteError]) -> str:
+def _grouped(group: list[SiteError], label: str) -> str:
     """Return one line for warnings with the same message: how many files, the first few places, the hint."""
     if len(group) == 1:
-        return group[0].format("warning: ")
+        return group[0].format(label)
     files = len({warning.path for warning in group})
     count = f"{files:,} files" if files == len(group) else f"{len(group):,} places in {files:,} files"
     places = [SiteError("", warning.path, warning.line).format().removesuffix(": ") for warning in group]
     more = ", …" if len(places) > SHOWN_PLACES else ""
     hints = {warning.hint for warning in group}
     hint = f" ({group[0].hint})" if len(hints) == 1 and group[0].hint else ""
-    return f"warning: {group[0].message} in {count}, e.g. {', '.join(places[:SHOWN_PLACES])}{more}{hint}"
+    return f"{label}{group[0].message} in {count}, e.g. {', '.join(places[:SHOWN_PLACES])}{more}{hint}"
