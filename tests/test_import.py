@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from conftest import CONFIG, Run, lay_out, run, soup
 
 from kiln.importers import wordpress
+from kiln.importers.common import Post, free_aliases
 
 OLD = "https://old.example.com"
 UPLOADS = f"{OLD}/wp-content/uploads"
@@ -473,6 +474,12 @@ HEXO = {
     "categories:\n- [Life, Calm]\ntags:\n- trust\n---\nIntro.\n\n<!-- more -->\n\n{% asset_img pic.png A picture %}\n",
 }
 
+ELEVENTY = {
+    "posts/why.md": '---\ntitle: Why\ndate: 2022-02-02\ntags: [post, trust]\npermalink: "/blog/{{ page.fileSlug }}/"\n'
+    "---\nText.\n",
+    "posts/about.md": "---\ntitle: About\npermalink: /about/\n---\nUs.\n",
+}
+
 
 @pytest.mark.parametrize(
     ("files", "folder", "expected"),
@@ -480,8 +487,9 @@ HEXO = {
         (JEKYLL, "", {"articles/first-steps.md", "articles/second.md", "pages/about.md"}),
         (HUGO, "content/posts", {"articles/first.md", "articles/second/index.md", "articles/second/cat.png"}),
         (HEXO, "source/_posts", {"articles/hexo-post.md"}),
+        (ELEVENTY, "posts", {"articles/why.md", "pages/about.md"}),
     ],
-    ids=["jekyll", "hugo", "hexo"],
+    ids=["jekyll", "hugo", "hexo", "eleventy"],
 )
 def test_a_markdown_folder_of_another_generator_is_mapped_and_builds(
     capsys: pytest.CaptureFixture[str],
@@ -534,3 +542,11 @@ def test_jekyll_front_matter_is_mapped_to_ours(capsys: pytest.CaptureFixture[str
     assert built.code == 0 and built.err == ""
     page = BeautifulSoup((source / "site/articles/first-steps/index.html").read_text(), "html.parser")
     assert [h.get_text() for h in page.find_all("h1")] == ["First steps"]  # not twice
+
+
+def test_an_old_address_that_is_another_posts_new_url_is_not_an_alias() -> None:
+    posts = [
+        Post("page", "about", {"title": "About", "aliases": ["/old-about/"]}, "", "page 1"),
+        Post("article", "news", {"title": "News", "aliases": ["/about/", "/old-about/", "/news/"]}, "", "post 2"),
+    ]
+    assert [post.front.get("aliases") for post in free_aliases(posts)] == [["/old-about/"], ["/news/"]]

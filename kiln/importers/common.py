@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,11 @@ class Post:
         """Return where the post goes, relative to the source folder."""
         folder = Path(CONTENT, SECTION_OF[self.kind])
         return folder / self.slug / "index.md" if self.bundle else folder / f"{self.slug}.md"
+
+    @property
+    def url(self) -> str:
+        """Return the site URL the post gets."""
+        return f"/articles/{self.slug}/" if self.kind == "article" else f"/{self.slug}/"
 
     @property
     def other_path(self) -> Path:
@@ -168,10 +173,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def free_aliases(posts: list[Post]) -> list[Post]:
+    """Return the posts without aliases that another post's URL or an earlier post's alias already takes."""
+    taken = {post.url for post in posts}
+    freed = []
+    for post in posts:
+        aliases = [alias for alias in post.front.get("aliases", []) if alias not in taken]
+        taken.update(aliases)
+        front = {key: value for key, value in post.front.items() if key != "aliases"}
+        freed.append(replace(post, front=front | ({"aliases": aliases} if aliases else {})))
+    return freed
+
+
 def write_posts(source: Path, posts: list[Post], report: Report) -> None:
     """Write each post and its files into content/, never replacing a file: a clash is skipped and reported."""
     content = (source / CONTENT).resolve()
-    for post in posts:
+    for post in free_aliases(posts):
         target = (source / post.path).resolve()
         if content not in target.parents:  # slugs are made safe; this holds whatever a bug might let through
             report.skip("its name would leave content/", post.origin)

@@ -130,14 +130,22 @@ def _stem(path: Path) -> str:
 
 def _slug(front: dict[str, Any], path: Path, taken: dict[str, set[str]]) -> str:
     """Return the post's slug: `slug`, else the permalink's last part, else the file name without its date."""
-    permalink = str(front.get("permalink") or front.get("url") or "")
-    from_link = PurePosixPath(permalink.split("?")[0]).stem if ":" not in permalink else ""
+    permalink = _permalink(front)
+    from_link = PurePosixPath(permalink.split("?")[0]).stem
     named = _DATED_NAME.match(_stem(path))
     wanted = str(front.get("slug") or from_link or (named.group(4) if named else _stem(path)))
     kind = "article" if front.get("date") or named else "page"
     if named and not front.get("date"):
         front["date"] = f"{named.group(1)}-{named.group(2)}-{named.group(3)}"
     return make_slug(wanted, str(front.get("title") or "post"), taken[kind])
+
+
+def _permalink(front: dict[str, Any]) -> str:
+    """Return the post's old path from `permalink` or `url`, or '' when it has placeholders (`:title`, `{{ }}`)."""
+    permalink = front.get("permalink") or front.get("url")
+    if not isinstance(permalink, str) or any(char in permalink for char in ":{%"):
+        return ""
+    return permalink.strip()
 
 
 def _url(front: dict[str, Any], slug: str) -> str:
@@ -159,10 +167,10 @@ def _post(path: Path, folder: Path, front: dict[str, Any], body: str, slug: str)
             mapped[ours] = value
     mapped["tags"] = _tags(front) if kind == "article" else None
     mapped["slug"] = slug
-    permalink = str(front.get("permalink") or front.get("url") or "")
+    permalink = _permalink(front)
     aliases = mapped.get("aliases") or []
     aliases = [str(alias) for alias in (aliases if isinstance(aliases, list) else [aliases])]
-    if permalink and ":" not in permalink:
+    if permalink:
         aliases.append(permalink if permalink.startswith("/") else "/" + permalink)
     mapped["aliases"] = [
         alias if alias.startswith("/") else "/" + alias for alias in aliases if alias != _url(front, slug)
