@@ -165,6 +165,7 @@ def export() -> str:
         item(13, "Fish &amp;amp; chips &#8217;n&#8217; <em>more</em>"),
         item(14, "Escape", name="..%2F..%2F..%2Fevil"),
         item(15, "Old trash", status="trash"),
+        item(16, "Never dated", status="draft", date="0000-00-00 00:00:00", modified="bad", gmt="bad"),
         item(
             50,
             "photo",
@@ -238,6 +239,7 @@ def test_a_wordpress_export_becomes_articles_and_pages_that_build(
     lines = result.out.splitlines()
     assert lines[0] == "Imported 11 articles and 2 pages into content/ (3 as drafts)."
     assert "Skipped 1 (password-protected, not published here): 'Members only' (post 9)." in lines
+    assert "Skipped 1 (no date the build can read): post 16." in lines
     assert "Not imported: 2 attachment pages, 2 comments, 2 menu items, 1 post in the trash." in lines
     articles = source / "content" / "articles"
 

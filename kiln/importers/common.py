@@ -189,6 +189,9 @@ def write_posts(source: Path, posts: list[Post], report: Report) -> None:
     """Write each post and its files into content/, never replacing a file: a clash is skipped and reported."""
     content = (source / CONTENT).resolve()
     for post in free_aliases(posts):
+        if missing := _missing(post):
+            report.skip(missing, post.origin)
+            continue
         target = (source / post.path).resolve()
         if content not in target.parents:  # slugs are made safe; this holds whatever a bug might let through
             report.skip("its name would leave content/", post.origin)
@@ -198,9 +201,7 @@ def write_posts(source: Path, posts: list[Post], report: Report) -> None:
         if all(_same(source / path, data) for path, data in wanted):
             report.unchanged.append(post.path)
             continue
-        clash = next(
-            (path for path, data in wanted if (source / path).exists() and not _same(source / path, data)), None
-        )
+        clash = next((path for path, data in wanted if _differs(source / path, data)), None)
         if clash is None and (source / post.other_path).exists():
             clash = post.other_path
         if clash is not None:
@@ -212,6 +213,15 @@ def write_posts(source: Path, posts: list[Post], report: Report) -> None:
                 with (source / path).open("xb") as handle:  # "x": never replaces a file, even one made meanwhile
                     handle.write(data)
         report.imported.append(post)
+
+
+def _missing(post: Post) -> str:
+    """Return what a post lacks that the build requires, or ''."""
+    if post.kind == "article" and "date" not in post.front:
+        return "no date the build can read"
+    if "title" not in post.front and not post.body.lstrip().startswith("# "):
+        return "no title, and no `# heading` to take it from"
+    return ""
 
 
 def _differs(path: Path, data: bytes) -> bool:

@@ -255,7 +255,8 @@ def _post(item: Item, slug: str, context: Context, authors: dict[str, str], down
         title = _first_words(item) or f"Untitled {item.type} {item.id}"
         notes.append("had no title: the first words of its text became the title")
     front: dict[str, Any] = {"title": title}
-    date, modified = _date(item, "wp:post_date"), _date(item, "wp:post_modified")
+    modified = _date(item, "wp:post_modified")
+    date = _date(item, "wp:post_date") or modified  # an old draft may never have had a date of its own
     if kind == "article":
         front["date"] = date.isoformat() if date else None
         front["author"] = authors.get(item.get("dc:creator")) or item.get("dc:creator") or None
@@ -273,7 +274,7 @@ def _post(item: Item, slug: str, context: Context, authors: dict[str, str], down
     if item.status == "future" and date:
         notes.append(f"is scheduled: it publishes on {date.date().isoformat()}")
     notes += images.notes
-    for note in notes:
+    for note in dict.fromkeys(notes):
         report.note(path_hint, note)
     return Post(
         kind,
