@@ -94,7 +94,8 @@ def _grouped(group: list[SiteError], label: str) -> str:
     if len(group) == 1:
         return group[0].format(label)
     files = len({warning.path for warning in group})
-    count = f"{files:,} files" if files == len(group) else f"{len(group):,} places in {files:,} files"
+    in_files = f"{files:,} file{'' if files == 1 else 's'}"
+    count = in_files if files == len(group) else f"{len(group):,} places in {in_files}"
     places = [SiteError("", warning.path, warning.line).format().removesuffix(": ") for warning in group]
     more = ", …" if len(places) > SHOWN_PLACES else ""
     hints = {warning.hint for warning in group}

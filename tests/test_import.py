@@ -295,9 +295,14 @@ def test_a_wordpress_export_becomes_articles_and_pages_that_build(
     assert front(fish)["title"] == "Fish &amp; chips ’n’ <em>more</em>"  # decoded once, not twice
     assert (articles / "evil.md").is_file()  # ../ in a slug stays inside content/
 
+    assert "lake-photos/index.md: note: 4 empty" not in result.out  # only the post's own are counted
+    assert "never-dated" not in result.out  # skipped: nothing to look at
     assert_sound(
         capsys, source, "articles/hello-world/index.html", "about-us/index.html", "articles/lake-photos/index.html"
     )
+    checked = run(capsys, "check", "--source", str(source), "--now", "2026-11-27T12:00:00+00:00")
+    assert checked.code == 0, checked.err
+    assert "h1" not in checked.err  # old URLs' redirect pages are not pages to check
     page = soup(source / "site/articles/hello-world/index.html")
     assert page.find("h1").get_text() == "Hello & welcome"
     assert page.find("script", string=re.compile("alert")) is None and "onclick" not in str(page)

@@ -191,6 +191,7 @@ def write_posts(source: Path, posts: list[Post], report: Report) -> None:
     for post in free_aliases(posts):
         if missing := _missing(post):
             report.skip(missing, post.origin)
+            report.notes = [note for note in report.notes if note.path != post.path]  # nothing there to look at
             continue
         target = (source / post.path).resolve()
         if content not in target.parents:  # slugs are made safe; this holds whatever a bug might let through

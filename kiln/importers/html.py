@@ -30,6 +30,7 @@ _REMOVED_TAGS = re.compile(r"<(script|style|iframe|object|embed|form|input|butto
 _IFRAME = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["'][^>]*>(?:[\s\S]*?</iframe>)?""", re.I)
 _EVENT_ATTRIBUTE = re.compile(r"""<[a-z][^>]*\s(on[a-z]+)\s*=""", re.I)
 _BLANK_LINES = re.compile(r"\n{3,}")
+_EMPTY_PARAGRAPH = re.compile(r"<p\b[^>]*>(?:\s|&nbsp;|&#160;|<br\s*/?>)*</p>", re.I)
 _FOOTNOTE_MARK = "KILNFOOTNOTE{}KILN"
 
 
@@ -57,13 +58,15 @@ def to_markdown(html: str, context: Context, image_name: Callable[[str], str] | 
     `image_name` gives a downloaded image's file name in the page's bundle (or the URL to keep).
     """
     notes: list[str] = []
+    if empty := len(_EMPTY_PARAGRAPH.findall(html)):
+        notes.append(f"{empty} empty paragraph{'s' if empty > 1 else ''} removed")
     html = _blocks(html, notes)
     if not _BLOCK_TAG.search(html):  # written in the classic editor: blank lines make paragraphs
         html = autop(html)
     html = _shortcodes(html, context, notes)
     html = _unsafe(html, notes)
     soup = BeautifulSoup(sanitize(html), "html.parser")
-    _empty_paragraphs(soup, notes)
+    _empty_paragraphs(soup)
     footnotes = _footnotes(soup)
     images = _images(soup, image_name or str)
     _links(soup, context, notes)
@@ -160,13 +163,11 @@ def _unsafe(html: str, notes: list[str]) -> str:
     return html
 
 
-def _empty_paragraphs(soup: BeautifulSoup, notes: list[str]) -> None:
-    """Remove paragraphs with neither text nor an image, noting how many."""
-    empty = [p for p in soup.find_all("p") if not p.get_text().strip() and p.find("img") is None]
-    for paragraph in empty:
+def _empty_paragraphs(soup: BeautifulSoup) -> None:
+    """Remove paragraphs with neither text nor an image (the post's own are noted before; others are the
+    parser's, from a shortcode's paragraphs inside the classic editor's)."""
+    for paragraph in [p for p in soup.find_all("p") if not p.get_text().strip() and p.find("img") is None]:
         paragraph.decompose()
-    if empty:
-        notes.append(f"{len(empty)} empty paragraph{'s' if len(empty) > 1 else ''} removed")
 
 
 def _footnotes(soup: BeautifulSoup) -> list[str]:
