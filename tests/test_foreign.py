@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Run, soup
+from conftest import NOW, Run, run, soup
 
 from kiln.errors import SiteError, warning_lines
 from kiln.markup import Markup, same_title
@@ -123,3 +123,16 @@ def test_a_build_with_a_thousand_foreign_posts_prints_two_warning_lines(
     )
     verbose = build(source, "--verbose")
     assert len(verbose.err.splitlines()) == 60
+
+
+def test_check_groups_warnings_too_and_verbose_lists_each(
+    capsys: pytest.CaptureFixture[str], site: Callable[..., Path]
+) -> None:
+    post = "---\ntitle: Post {n}\ndate: 2026-01-02\nlayout: post\n---\nText.\n"
+    source = site({f"content/articles/p{n}.md": post.format(n=n) for n in range(3)})
+    args = ("check", "--source", str(source), "--now", NOW.isoformat())
+    grouped = [line for line in run(capsys, *args).err.splitlines() if "layout" in line]
+    assert len(grouped) == 1 and " in 3 files, e.g. content/articles/p0.md:4, " in grouped[0]
+    each = [line for line in run(capsys, *args, "--verbose").err.splitlines() if "layout" in line]
+    assert each[0].startswith("content/articles/p0.md:4: warning: unknown field `layout` is ignored")
+    assert len(each) == 3

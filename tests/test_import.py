@@ -126,6 +126,7 @@ and <a href="{OLD}/?p=7">the about page</a>.</p>
 <!-- wp:footnotes --><ol class="wp-block-footnotes"><li id="f1">The source. <a href="#f1-link">↩︎</a></li></ol>
 <!-- /wp:footnotes -->
 <p>[contact-form-7 id="12" title="Contact"]</p>
+<p>Write &lt;b&gt; for bold &amp;amp; <code>&lt;i&gt;</code> for italics.</p>
 <p>Cheap<script>alert(1)</script> <b onclick="alert(2)">bold</b></p>"""
 
 CLASSIC = f"""First paragraph of a classic post.
@@ -261,6 +262,7 @@ def test_a_wordpress_export_becomes_articles_and_pages_that_build(
     assert "A claim[^1]." in text and "[^1]: The source." in text
     assert "[the news](/articles/sticky-news/)" in text and "[the about page](/about-us/)" in text
     assert "[contact-form-7" in text  # kept as text, and said
+    assert "Write &lt;b> for bold &amp;amp; `<i>` for italics." in text  # text about HTML stays text
     for said in (
         "content/articles/hello-world.md: note: block comment `wp:latest-posts` removed",
         "content/articles/hello-world.md: note: shortcode [contact-form-7] cannot be converted; kept as text",
@@ -307,6 +309,7 @@ def test_a_wordpress_export_becomes_articles_and_pages_that_build(
     assert page.find("h1").get_text() == "Hello & welcome"
     assert page.find("script", string=re.compile("alert")) is None and "onclick" not in str(page)
     assert [h.get_text() for h in page.select("main h2")][:1] == ["First part"]
+    assert page.find(string=re.compile("Write <b> for bold &amp; ")) is not None
 
 
 def test_a_sticky_post_keeps_its_flag_where_the_site_declares_it(

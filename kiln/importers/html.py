@@ -31,6 +31,7 @@ _IFRAME = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["'][^>]*>(?:[\s
 _EVENT_ATTRIBUTE = re.compile(r"""<[a-z][^>]*\s(on[a-z]+)\s*=""", re.I)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _EMPTY_PARAGRAPH = re.compile(r"<p\b[^>]*>(?:\s|&nbsp;|&#160;|<br\s*/?>)*</p>", re.I)
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
 _FOOTNOTE_MARK = "KILNFOOTNOTE{}KILN"
 
 
@@ -244,6 +245,11 @@ class _Converter(MarkdownConverter):
             keep_inline_images_in=["td", "th", "a"],
             **options,
         )
+
+    def escape(self, text: str, parent_tags: set[str]) -> str:
+        """Return text outside code escaped for markdown: `<` and entities too, so `&lt;b&gt;` stays text."""
+        text = str(super().escape(text, parent_tags))  # type: ignore[misc]
+        return _ENTITY_START.sub("&amp;", text).replace("<", "&lt;")
 
     def convert_hN(self, n: int, el: Tag, text: str, parent_tags: set[str]) -> str:  # noqa: N802 - its name
         converted = str(super().convert_hN(n, el, text, parent_tags))  # type: ignore[misc]
