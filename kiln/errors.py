@@ -79,20 +79,25 @@ def warning_lines(warnings: list[SiteError], verbose: bool = False, label: str =
     """Return the lines that report warnings: one per kind of problem, with its count and first places.
 
     A thousand posts from another generator share a few problems (an unknown `layout` in each): the editor
-    needs one line for each, not one per file. `verbose` gives every warning its own line.
+    needs one line for each, not one per file. A kind met in only a few places keeps a line per place, with its
+    own hint; `verbose` gives every warning its own line.
     """
     if verbose:
         return [warning.format(label) for warning in sorted(warnings, key=_order)]
     groups: dict[str, list[SiteError]] = {}
     for warning in sorted(warnings, key=_order):
         groups.setdefault(warning.message, []).append(warning)
-    return [_grouped(group, label) for group in groups.values()]  # in the order of each kind's first place
+    lines: list[str] = []
+    for group in groups.values():  # in the order of each kind's first place
+        if len(group) > SHOWN_PLACES:
+            lines.append(_grouped(group, label))
+        else:  # as short as a grouped line would be, and each keeps its own hint
+            lines += [warning.format(label) for warning in group]
+    return lines
 
 
 def _grouped(group: list[SiteError], label: str) -> str:
     """Return one line for warnings with the same message: how many files, the first few places, the hint."""
-    if len(group) == 1:
-        return group[0].format(label)
     files = len({warning.path for warning in group})
     in_files = f"{files:,} file{'' if files == 1 else 's'}"
     count = in_files if files == len(group) else f"{len(group):,} places in {in_files}"

@@ -129,10 +129,13 @@ def test_check_groups_warnings_too_and_verbose_lists_each(
     capsys: pytest.CaptureFixture[str], site: Callable[..., Path]
 ) -> None:
     post = "---\ntitle: Post {n}\ndate: 2026-01-02\nlayout: post\n---\nText.\n"
-    source = site({f"content/articles/p{n}.md": post.format(n=n) for n in range(3)})
+    source = site({f"content/articles/p{n}.md": post.format(n=n) for n in range(4)})
     args = ("check", "--source", str(source), "--now", NOW.isoformat())
     grouped = [line for line in run(capsys, *args).err.splitlines() if "layout" in line]
-    assert len(grouped) == 1 and " in 3 files, e.g. content/articles/p0.md:4, " in grouped[0]
+    assert len(grouped) == 1 and " in 4 files, e.g. content/articles/p0.md:4, " in grouped[0]
     each = [line for line in run(capsys, *args, "--verbose").err.splitlines() if "layout" in line]
     assert each[0].startswith("content/articles/p0.md:4: warning: unknown field `layout` is ignored")
-    assert len(each) == 3
+    assert len(each) == 4
+    (source / "content/articles/p3.md").unlink()  # three places: as short one by one, each with its hint
+    few = [line for line in run(capsys, *args).err.splitlines() if "layout" in line]
+    assert few == [line for line in each if "p3.md" not in line]
