@@ -560,3 +560,13 @@ def test_an_old_address_that_is_another_posts_new_url_is_not_an_alias() -> None:
         Post("article", "news", {"title": "News", "aliases": ["/about/", "/old-about/", "/news/"]}, "", "post 2"),
     ]
     assert [post.front.get("aliases") for post in free_aliases(posts)] == [["/old-about/"], ["/news/"]]
+
+
+def test_an_export_over_the_size_limit_is_refused_before_it_is_read(
+    capsys: pytest.CaptureFixture[str], source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wordpress, "MAX_EXPORT_BYTES", 1000)
+    (tmp_path / "export.xml").write_text(export(), encoding="utf-8")
+    result = import_(capsys, source, "wordpress", str(tmp_path / "export.xml"))
+    assert result.code == 1
+    assert result.err.startswith(f"{tmp_path / 'export.xml'}: the export is too large (expected at most 0 MiB")

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..content import decode
+from ..content import MAX_FILE_BYTES, decode
 from ..errors import Problems, SiteError
 from ..fields import load_mapping
 from .common import Post, Report, checked_front, clean_text, make_slug, site_config, write_posts
@@ -88,6 +88,9 @@ def _posts(folder: Path, report: Report) -> Iterator[Path]:
 def read_post(path: Path, folder: Path, report: Report) -> tuple[Path, dict[str, Any], str] | None:
     """Return a post's path, front matter (keys as written) and body, or None after noting why it cannot be read."""
     origin = path.relative_to(folder).as_posix()
+    if path.stat().st_size > MAX_FILE_BYTES:
+        report.skip(f"larger than the build accepts, {MAX_FILE_BYTES // 2**20} MiB", origin)
+        return None
     problems = Problems()
     text = decode(path.read_bytes(), Path(origin), problems)
     if text is None:
