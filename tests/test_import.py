@@ -570,3 +570,15 @@ def test_an_export_over_the_size_limit_is_refused_before_it_is_read(
     result = import_(capsys, source, "wordpress", str(tmp_path / "export.xml"))
     assert result.code == 1
     assert result.err.startswith(f"{tmp_path / 'export.xml'}: the export is too large (expected at most 0 MiB")
+
+
+def test_many_posts_are_converted_on_every_core_in_the_same_order(
+    capsys: pytest.CaptureFixture[str], source: Path, tmp_path: Path
+) -> None:
+    posts = [item(n, f"Post {n}", f"<p>Text of post {n}.</p><h1>Part {n}</h1>") for n in range(1, 81)]
+    (tmp_path / "export.xml").write_text(wxr(*posts), encoding="utf-8")  # over kiln.pool's threshold of 64
+    result = import_(capsys, source, "wordpress", str(tmp_path / "export.xml"))
+    assert result.out.splitlines()[0] == "Imported 80 articles and 0 pages into content/."
+    for n in (1, 40, 80):
+        text = (source / f"content/articles/post-{n}.md").read_text(encoding="utf-8")
+        assert f"Text of post {n}.\n\n# Part {n}\n" in text

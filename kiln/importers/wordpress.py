@@ -18,9 +18,10 @@ import defusedxml.ElementTree
 
 from ..content import alias_problem
 from ..errors import SiteError
+from ..pool import spread
 from ..urls import slugify
 from .common import Post, Report, checked_front, clean_text, make_slug, site_config, write_posts
-from .html import Context, address, to_markdown
+from .html import Context, Converted, address, to_markdown
 
 MAX_EXPORT_BYTES = 512 * 2**20
 MAX_IMAGE_BYTES = 20 * 2**20
@@ -87,10 +88,18 @@ def import_wordpress(export: Path, source: Path, download_images: bool = False) 
     for item in read.items:
         if item.type == "attachment":
             children.setdefault(item.get("wp:post_parent"), []).append(item.get("wp:attachment_url"))
+
+    def convert(chunk: list[Item]) -> list[Body]:
+        return [
+            _convert(item, Context(links, attachments, tuple(children.get(item.id, []))), download_images)
+            for item in chunk
+        ]
+
+    # Converting HTML is most of an import's time: on every core when there are many posts.
+    bodies = spread(convert, wanted, weight=lambda item: len(item.get("content:encoded")))
     posts = []
-    for item in wanted:
-        context = Context(links, attachments, tuple(children.get(item.id, [])))
-        post = _post(item, slugs[item.id], context, read.authors, download_images, report)
+    for item, body in zip(wanted, bodies, strict=True):
+        post = _post(item, slugs[item.id], body, read.authors, report)
         extra = {"sticky": True} if item.get("wp:is_sticky") == "1" else {}
         posts.append(replace(post, front=checked_front(post.front, extra, post.kind, config, report, post.path)))
     write_posts(source, posts, report)
@@ -243,11 +252,26 @@ def _title(item: Item) -> str:
     return " ".join(clean_text(html.unescape(item.get("title"))).split())
 
 
-def _post(item: Item, slug: str, context: Context, authors: dict[str, str], download: bool, report: Report) -> Post:
-    """Return the Post an item becomes: front matter from its fields, markdown from its HTML."""
-    kind = KINDS[item.type]
+@dataclass(frozen=True)
+class Body:
+    """An item's text as markdown, with the images downloaded for its bundle and notes about them."""
+
+    converted: Converted
+    files: tuple[tuple[str, bytes], ...]
+    notes: tuple[str, ...]
+
+
+def _convert(item: Item, context: Context, download: bool) -> Body:
+    """Return an item's HTML as markdown, its images downloaded when asked."""
     images = _Images(download)
     converted = to_markdown(item.get("content:encoded"), context, images.name)
+    return Body(converted, tuple(images.files.items()), tuple(images.notes))
+
+
+def _post(item: Item, slug: str, body: Body, authors: dict[str, str], report: Report) -> Post:
+    """Return the Post an item becomes: front matter from its fields, markdown from its HTML."""
+    kind = KINDS[item.type]
+    converted = body.converted
     path_hint = Post(kind, slug, {}, "", "", bundle=bool(converted.images)).path
     notes = list(converted.notes)
     title = _title(item)
@@ -273,7 +297,7 @@ def _post(item: Item, slug: str, context: Context, authors: dict[str, str], down
         notes.append(f"was {item.status} on WordPress: imported as a draft")
     if item.status == "future" and date:
         notes.append(f"is scheduled: it publishes on {date.date().isoformat()}")
-    notes += images.notes
+    notes += body.notes
     for note in dict.fromkeys(notes):
         report.note(path_hint, note)
     return Post(
@@ -283,7 +307,7 @@ def _post(item: Item, slug: str, context: Context, authors: dict[str, str], down
         converted.markdown,
         f"{item.type} {item.id}",
         bundle=bool(converted.images),
-        files=tuple(images.files.items()),
+        files=body.files,
     )
 
 
