@@ -208,6 +208,14 @@ def assert_sound(capsys: pytest.CaptureFixture[str], source: Path, *pages: str) 
     folder = source / "site"
     for name in pages:
         assert (folder / name).is_file(), name
+    for written in (source / "content").rglob("*.md"):  # each old URL leads to its own page
+        fields = front(written)
+        section = written.relative_to(source / "content").parts[0]
+        url = f"/articles/{fields['slug']}/" if section == "articles" else f"/{fields['slug']}/"
+        for alias in fields.get("aliases", []):  # type: ignore[attr-defined]
+            alias = alias if alias.endswith(("/", ".html", ".htm")) else alias + "/"  # as the build reads it
+            redirect = soup(folder / (alias.lstrip("/") + ("index.html" if alias.endswith("/") else "")))
+            assert redirect.find("link", rel="canonical")["href"] == "https://example.org" + url, (written, alias)
     for page in folder.rglob("*.html"):
         parsed = soup(page)
         refresh = parsed.find("meta", attrs={"http-equiv": "refresh"})
