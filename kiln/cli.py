@@ -9,10 +9,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import BuildFailed, SiteError
+from .errors import BuildFailed, SiteError, warning_lines
 from .pipeline import Options, build
 
-COMMANDS = ("build", "serve", "new", "check")
+COMMANDS = ("build", "serve", "new", "check", "import")
 DEFAULT_PORT = 8000
 
 
@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None, default_source: Path | None = None) 
     try:
         return int(options.run(options))
     except BuildFailed as failure:
-        _report(failure.warnings, failure.errors)
+        _report(failure.warnings, failure.errors, getattr(options, "verbose", False))
         print(options.failed.format(errors=_count(len(failure.errors), "error")), file=sys.stderr)
         return 1
     except SiteError as error:
@@ -43,11 +43,13 @@ def _parser(default_source: Path) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_parser = commands.add_parser("build", help="build the site into the output folder (the default)")
     _site_options(build_parser, default_source)
-    build_parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    build_parser.add_argument("--quiet", action="store_true", help="print nothing but problems")
+    _verbose_option(build_parser)
     build_parser.set_defaults(run=_build, failed="Build failed with {errors}; the previous output was left as it was.")
     _serve_parser(commands, default_source)
     _new_parser(commands, default_source)
     _check_parser(commands, default_source)
+    _import_parser(commands, default_source)
     return parser
 
 
@@ -89,7 +91,27 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument(
         "--readability", action="store_true", help="print every article's reading grade, words and minutes to read"
     )
+    _verbose_option(parser)
     parser.set_defaults(run=_check, failed="Check failed: the site does not build ({errors}).")
+
+
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], default_source: Path) -> None:
+    """Add `import wordpress EXPORT` and `import markdown FOLDER`: posts from elsewhere into content/."""
+    parser = commands.add_parser("import", help="bring in posts from WordPress or another generator (writes content/)")
+    kinds = parser.add_subparsers(dest="importer", metavar="FROM", required=True)
+    wordpress = kinds.add_parser("wordpress", help="a WordPress export: the XML file from Tools → Export")
+    wordpress.add_argument("export", type=Path, help="the export file")
+    wordpress.add_argument(
+        "--download-images",
+        action="store_true",
+        help="download each post's images into its folder (otherwise they stay links to the old site)",
+    )
+    markdown = kinds.add_parser("markdown", help="a Jekyll, Hugo, Hexo or Eleventy folder of markdown posts")
+    markdown.add_argument("folder", type=Path, help="the posts folder, such as _posts or content/posts")
+    for each in (wordpress, markdown):
+        _source_option(each, default_source)
+        _verbose_option(each)
+        each.set_defaults(run=_import, failed="Nothing was imported: {errors}.")
 
 
 def _source_option(parser: argparse.ArgumentParser, default_source: Path) -> None:
@@ -99,6 +121,13 @@ def _source_option(parser: argparse.ArgumentParser, default_source: Path) -> Non
         type=Path,
         default=default_source,
         help="folder holding content/, templates/ and site.yaml (default: %(default)s)",
+    )
+
+
+def _verbose_option(parser: argparse.ArgumentParser) -> None:
+    """Add --verbose."""
+    parser.add_argument(
+        "--verbose", action="store_true", help="list every warning on its own line, instead of one line per kind"
     )
 
 
@@ -157,7 +186,7 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     options = _options(args)
     rendered, written = build(options)
-    _report(rendered.warnings, [])
+    _report(rendered.warnings, [], args.verbose)
     if not args.quiet:
         pages = sum(1 for name in rendered.files if name.endswith(".html"))
         print(
@@ -208,13 +237,28 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    """Import posts into content/ and print what was done; never replaces a file."""
+    from .importers import import_markdown, import_wordpress
+
+    source = args.source.absolute()
+    if args.importer == "wordpress":
+        report = import_wordpress(args.export, source, args.download_images)
+    else:
+        report = import_markdown(args.folder, source)
+    for line in report.lines(args.verbose):
+        print(line)
+    print("Next: `python build.py check` lists what to look at, and `python build.py serve` shows the result.")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     """Check the site in memory and print every finding; return 1 when there are errors."""
     from .check import CheckOptions, check_site
 
     check = CheckOptions(strict=args.strict, external=args.check_external, readability=args.readability)
     report = check_site(_options(args), check)
-    _report(list(report.warnings), list(report.errors))
+    _report(list(report.warnings), list(report.errors), args.verbose)
     if args.readability:
         from .readability import table
 
@@ -227,10 +271,10 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(warnings: list[SiteError], errors: list[SiteError]) -> None:
-    """Print warnings, then errors, one line each, to standard error."""
-    for warning in warnings:
-        print(warning.format("warning: "), file=sys.stderr)
+def _report(warnings: list[SiteError], errors: list[SiteError], verbose: bool) -> None:
+    """Print warnings (one line per kind, or each when verbose), then errors one line each, to standard error."""
+    for line in warning_lines(warnings, verbose):
+        print(line, file=sys.stderr)
     for error in errors:
         print(error, file=sys.stderr)
 

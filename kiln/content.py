@@ -17,7 +17,7 @@ from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
 from .sanitize import needs_sanitizing, sanitize
-from .schema import fields_for, read_fields
+from .schema import Field, field_named, fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page", "authors": "author"}
@@ -28,6 +28,7 @@ MAX_FRONT_MATTER_BYTES = 64 * 1024
 WORDS_PER_MINUTE = 220
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+TITLE = field_named("title")
 
 
 @dataclass(frozen=True)
@@ -184,14 +185,25 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     if loaded is None:
         return None
     fields = Fields(loaded[0], loaded[1], path, problems, first_line=1)
-    values = read_fields(fields, fields_for(source.kind, config.fields), config.timezone)
+    values = read_fields(fields, _schema(source.kind, config, fields), config.timezone)
     try:
-        rendered = markup.render(body)
+        # an author's page shows their name as its heading, as other pages show their title
+        rendered = markup.render(body, values["title"] if "title" in values else values.get("name") or "")
         if "faq" in values:
             values["faq"] = tuple(_answer(entry, markup, config, fields) for entry in values["faq"])
     except Unrenderable as refused:
         problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
         return None
+    if "title" in values:
+        values["title"] = values["title"] or rendered.title
+    if "title" in values and not values["title"] and not fields.present("title"):
+        problems.error(
+            "`title` is required",
+            path,
+            1,
+            f"expected a line such as `title: {TITLE.example}`, or a text that starts with `# {TITLE.example}`, "
+            "got none",
+        )
     if not config.unsafe_html and needs_sanitizing(body):
         rendered = replace(rendered, html=sanitize(rendered.html))
     for link in rendered.bad_links:
@@ -217,7 +229,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
 def _answer(entry: dict[str, Any], markup: Markup, config: Config, fields: Fields) -> Question:
     """Return one FAQ entry with its answer rendered (and sanitised) like a body; raise Unrenderable."""
     text = entry["a"] or ""
-    rendered = markup.render(text)
+    rendered = markup.render(text, entry["q"] or "")  # an answer that opens with its question as `#` drops it
     answer = sanitize(rendered.html) if not config.unsafe_html and needs_sanitizing(text) else rendered.html
     for link in rendered.bad_links:
         fields.problems.error(
@@ -227,6 +239,14 @@ def _answer(entry: dict[str, Any], markup: Markup, config: Config, fields: Field
             f"expected an https://, mailto: or site link, got {link!r}",
         )
     return Question(entry["q"] or "", answer)
+
+
+def _schema(kind: str, config: Config, fields: Fields) -> tuple[Field, ...]:
+    """Return the fields a page is read by: without a `title`, the text's leading `# heading` may be the title."""
+    schema = fields_for(kind, config.fields)
+    if fields.present("title"):
+        return schema
+    return tuple(replace(field, required=False) if field is TITLE else field for field in schema)
 
 
 def _page_values(values: dict[str, Any], fields: Fields, config: Config, body_html: str) -> dict[str, Any]:
@@ -343,7 +363,10 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
 def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
-    slug = slugify(PurePosixPath(name).stem)
+    stem = PurePosixPath(name).stem
+    if stem == "index" and folders:  # a page bundle: articles/<name>/index.md is published at the folder's URL
+        stem = folders.pop()
+    slug = slugify(stem)
     explicit = values["slug"]
     if explicit is not None:
         if problem := slug_problem(explicit):

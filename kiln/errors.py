@@ -70,3 +70,39 @@ class Problems:
 def _order(error: SiteError) -> tuple[str, int, str]:
     """Give the order errors are reported in: by file, then line."""
     return (error.path.as_posix() if error.path else "", error.line or 0, error.message)
+
+
+SHOWN_PLACES = 3  # places a grouped warning names before "…"
+
+
+def warning_lines(warnings: list[SiteError], verbose: bool = False, label: str = "warning: ") -> list[str]:
+    """Return the lines that report warnings: one per kind of problem, with its count and first places.
+
+    A thousand posts from another generator share a few problems (an unknown `layout` in each): the editor
+    needs one line for each, not one per file. A kind met in only a few places keeps a line per place, with its
+    own hint; `verbose` gives every warning its own line.
+    """
+    if verbose:
+        return [warning.format(label) for warning in sorted(warnings, key=_order)]
+    groups: dict[str, list[SiteError]] = {}
+    for warning in sorted(warnings, key=_order):
+        groups.setdefault(warning.message, []).append(warning)
+    lines: list[str] = []
+    for group in groups.values():  # in the order of each kind's first place
+        if len(group) > SHOWN_PLACES:
+            lines.append(_grouped(group, label))
+        else:  # as short as a grouped line would be, and each keeps its own hint
+            lines += [warning.format(label) for warning in group]
+    return lines
+
+
+def _grouped(group: list[SiteError], label: str) -> str:
+    """Return one line for warnings with the same message: how many files, the first few places, the hint."""
+    files = len({warning.path for warning in group})
+    in_files = f"{files:,} file{'' if files == 1 else 's'}"
+    count = in_files if files == len(group) else f"{len(group):,} places in {in_files}"
+    places = [SiteError("", warning.path, warning.line).format().removesuffix(": ") for warning in group]
+    more = ", …" if len(places) > SHOWN_PLACES else ""
+    hints = {warning.hint for warning in group}
+    hint = f" ({group[0].hint})" if len(hints) == 1 and group[0].hint else ""
+    return f"{label}{group[0].message} in {count}, e.g. {', '.join(places[:SHOWN_PLACES])}{more}{hint}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import markdown
 from markdown import util
 from markdown.extensions import Extension
+from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from .urls import Urls, slugify, split_url
@@ -54,6 +56,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "linebreak": ("  \n", "\t"),
     "em_strong": ("*", "_"),
     "attr_list": ("{",),  # a tree stage
+    "kiln_headings": ("#", "="),  # ours: only a body with an h1 (`# x`, or a line of `=` under one) needs it
 }
 TOC_MARKER = "[TOC]"
 
@@ -83,6 +86,45 @@ class Rendered:
     html: str
     headings: tuple[Heading, ...]
     bad_links: tuple[str, ...]
+    title: str | None = None  # the text of a leading h1 that was taken out as the page's title
+
+
+def same_title(one: str, other: str) -> bool:
+    """Return whether two titles are the same, ignoring letter case, spaces and punctuation."""
+    return _letters(one) == _letters(other)
+
+
+def _letters(text: str) -> str:
+    """Return a text's letters and digits only, folded to lower case."""
+    return "".join(char for char in text.casefold() if char.isalnum())
+
+
+class _Headings(Treeprocessor):
+    """Fits the body's headings under the page's one h1, which the template prints from the title.
+
+    Writing for other generators often starts with `# The title`, and uses `#` for its sections: a leading h1
+    that repeats the title (or stands in for a missing one) is taken out, and when any h1 is left, every heading
+    moves down one level, so the page has one h1 and its levels do not skip.
+    """
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.title: str | None = None  # the front matter's title; None when it has none
+        self.taken: str | None = None  # the text of the leading h1 taken out
+
+    def run(self, root: etree.Element) -> None:
+        if len(root) and root[0].tag == "h1":
+            text = html.unescape(strip_tags(render_inner_html(remove_fnrefs(root[0]), self.md))).strip()
+            if text and (self.title is None or same_title(text, self.title)):
+                self.taken = " ".join(text.split())
+                root.remove(root[0])
+        if next(root.iter("h1"), None) is not None:
+            for element in root.iter():
+                if element.tag in _LOWER:
+                    element.tag = _LOWER[element.tag]
+
+
+_LOWER = {f"h{level}": f"h{level + 1}" for level in range(1, 6)}  # an h6 stays one: there is no h7
 
 
 class _Links(Treeprocessor):
@@ -118,11 +160,15 @@ class _LinkExtension(Extension):
         super().__init__()
         self.urls = urls
         self.processor: _Links | None = None
+        self.headings: _Headings | None = None
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Python-Markdown's name
         self.processor = _Links(md, self.urls)
         # After inline patterns (priority 20) have made the links, before the prettifier.
         md.treeprocessors.register(self.processor, "kiln_links", 15)
+        # After attr_list (8) has set ids, before toc (5) lists the headings at their final levels.
+        self.headings = _Headings(md)
+        md.treeprocessors.register(self.headings, "kiln_headings", 7)
 
 
 class _Clock:
@@ -285,18 +331,23 @@ class Markup:
         self._inline.needs = [needs for _, needs in kept]
         self._toc.marker = TOC_MARKER if TOC_MARKER in text else ""  # type: ignore[attr-defined]
 
-    def render(self, text: str) -> Rendered:
-        """Return the HTML fragment, headings and refused links of one markdown body; raise Unrenderable."""
-        assert self._links.processor is not None
+    def render(self, text: str, title: str | None = None) -> Rendered:
+        """Return the HTML fragment, headings and refused links of one markdown body; raise Unrenderable.
+
+        A leading h1 equal to `title` (or any leading h1 when `title` is None) is taken out and returned as
+        the Rendered's title; the other headings move down a level while an h1 is left.
+        """
+        assert self._links.processor is not None and self._links.headings is not None
         if refused := refusal(text):
             raise refused
         self._md.reset()
         if self._trims:
             self._trim(text)
         self._links.processor.bad = []
+        self._links.headings.title, self._links.headings.taken = title, None
         self._clock.deadline = time.monotonic() + RENDER_SECONDS
         try:
-            html = self._md.convert(text)
+            output = self._md.convert(text)
         except RecursionError:
             raise Unrenderable(
                 "the text is nested too deeply to render",
@@ -306,7 +357,7 @@ class Markup:
         finally:
             self._clock.deadline = math.inf
         tokens: list[dict[str, Any]] = getattr(self._md, "toc_tokens", [])
-        return Rendered(html, tuple(_flatten(tokens)), tuple(self._links.processor.bad))
+        return Rendered(output, tuple(_flatten(tokens)), tuple(self._links.processor.bad), self._links.headings.taken)
 
 
 def _extensions() -> list[Extension]:

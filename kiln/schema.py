@@ -84,7 +84,14 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("title", "text", PAGES, "the page's heading and `<title>`", "A clear title", required=True),
+    Field(
+        "title",
+        "text",
+        PAGES,
+        "the page's heading and `<title>`; a text that starts with `# A heading` may leave it out",
+        "A clear title",
+        required=True,
+    ),
     Field(
         "description",
         "text",

@@ -35,7 +35,7 @@ from tornado.ioloop import IOLoop
 
 from .cache import open_caches
 from .config import CONFIG_NAME
-from .errors import BuildFailed, SiteError
+from .errors import BuildFailed, SiteError, warning_lines
 from .load import SourceMemo
 from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
@@ -224,7 +224,7 @@ class Preview:
             self.written, self.last = rendered.files, rendered
             self.unsaved = True
         except BuildFailed as failure:
-            self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])
+            self._fail(failure.errors, warning_lines(failure.warnings) + [error.format() for error in failure.errors])
             return False
         except Exception as error:  # a bug: the server stays up, the traceback is printed once
             problem = SiteError(
@@ -234,7 +234,7 @@ class Preview:
             return False
         was_broken = bool(self.failure)
         self.failure = []
-        self._say([warning.format("warning: ") for warning in rendered.warnings])
+        self._say(warning_lines(rendered.warnings))
         took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
         if was_broken:
             print(f"Fixed: the preview builds again ({took}).", flush=True)

@@ -2,6 +2,7 @@
 """Benchmark builds on a synthetic corpus: cold, warm and one-change builds, the Markdown floor, peak memory.
 
 Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--saves 15] [--workdir /dev/shm] [--json out.json]
+       [--imports 1000]  (also: `build.py import wordpress` of that many posts, then a cold build of the result)
 
 Every build is a separate `python build.py` process, timed from start to exit (wall clock), so start-up and
 imports count, as they do for an editor. Runs of different kinds are interleaved so that drift of the machine
@@ -181,6 +182,58 @@ def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int) -> di
         shutil.rmtree(root, ignore_errors=True)
 
 
+def wordpress_export(count: int, seed: int) -> str:
+    """Return a WordPress export (WXR) of `count` posts: the corpus's articles as the HTML WordPress stores."""
+    import markdown
+
+    rng = random.Random(seed)
+    items = []
+    for number in range(1, count + 1):
+        text = article(number, rng)
+        title = text.split("\n", 2)[1].removeprefix("title: ")
+        body = markdown.markdown(text.split("\n---\n", 1)[1], extensions=["tables"])
+        day = f"2024-{number % 12 + 1:02d}-{number % 28 + 1:02d} 10:00:00"
+        items.append(
+            f"<item><title><![CDATA[{title}]]></title><link>https://old.example.com/?p={number}</link>"
+            f"<dc:creator>admin</dc:creator><content:encoded><![CDATA[{body}]]></content:encoded>"
+            f"<excerpt:encoded><![CDATA[]]></excerpt:encoded><wp:post_id>{number}</wp:post_id>"
+            f"<wp:post_date>{day}</wp:post_date><wp:post_date_gmt>{day}</wp:post_date_gmt>"
+            f"<wp:post_name>post-{number}</wp:post_name><wp:status>publish</wp:status>"
+            f"<wp:post_type>post</wp:post_type><wp:post_password></wp:post_password>"
+            f'<category domain="post_tag" nicename="t"><![CDATA[{rng.choice(TAGS)}]]></category></item>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:wp="http://wordpress.org/export/1.2/"><channel><title>Old</title>'
+        + "\n".join(items)
+        + "</channel></rss>\n"
+    )
+
+
+def measure_import(count: int, workdir: Path, seed: int) -> dict[str, float | int]:
+    """Return the wall time of `build.py import wordpress` for `count` posts, then of the cold build of the result."""
+    root = Path(tempfile.mkdtemp(prefix="kiln-import-", dir=workdir))
+    try:
+        source = root / "src"
+        shutil.copytree(REPO / "templates", source / "templates")
+        shutil.copytree(REPO / "static", source / "static")
+        (source / "site.yaml").write_text(CONFIG)
+        (root / "export.xml").write_text(wordpress_export(count, seed))
+        times = {}
+        for name, command in (
+            ("import", ["import", "wordpress", str(root / "export.xml"), "--source", str(source)]),
+            ("build", ["--source", str(source), "--quiet"]),
+        ):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(REPO / "build.py"), *command], check=True, stdout=subprocess.DEVNULL)
+            times[name] = time.perf_counter() - started
+        return {"posts": count, "import_seconds": round(times["import"], 3), "build_seconds": round(times["build"], 3)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> int:
     """Run the benchmark and print a table (and JSON when asked)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -191,8 +244,13 @@ def main() -> int:
     default_dir = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     parser.add_argument("--workdir", type=Path, default=default_dir, help="where the corpus goes (a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--imports", type=int, default=0, help="also import N posts from a WordPress export, then build"
+    )
     args = parser.parse_args()
-    results = [measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles]
+    results: list[dict[str, object]] = [
+        measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles
+    ]
     columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "peak MB", "edit ms")
     print(" ".join(f"{name:>10}" for name in columns))
     for result in results:
@@ -209,6 +267,13 @@ def main() -> int:
             live["median"] if isinstance(live := result["live_edit_ms"], dict) and live["median"] else "-",
         )
         print(" ".join(f"{value:>10}" for value in row))
+    if args.imports:
+        imported = measure_import(args.imports, args.workdir, args.seed)
+        print(
+            f"import of {imported['posts']} WordPress posts: {imported['import_seconds']:.2f} s, "
+            f"then a cold build of them: {imported['build_seconds']:.2f} s"
+        )
+        results.append({"import": imported})
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

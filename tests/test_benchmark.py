@@ -55,3 +55,20 @@ def test_benchmark_corpus_is_deterministic() -> None:
     assert first == second
     words = len(first[0].split("---\n", 2)[2].split())
     assert 700 <= words <= 1100, words
+
+
+def test_benchmark_times_an_import_of_wordpress_posts_and_the_build_after(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts/benchmark.py"), "--articles", "2", "--repeat", "1", "--saves", "0"]
+        + ["--imports", "5", "--workdir", str(tmp_path), "--json", str(report)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("import of 5 WordPress posts: ")
+    imported = json.loads(report.read_text())[-1]["import"]
+    assert imported["posts"] == 5 and imported["import_seconds"] > 0 and imported["build_seconds"] > 0
+    assert list(tmp_path.iterdir()) == [report]

@@ -355,7 +355,8 @@ def test_every_error_of_a_build_is_reported_and_the_old_site_is_kept(site: Site,
         "or 2026-11-27T18:30:00+01:00, got 'tomorrow')",
         "content/articles/a.md:4: `tags` must be a list of texts (expected a list such as [relationships, trust], "
         "got 5)",
-        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, "
+        "or a text that starts with `# A clear title`, got none)",
         "Build failed with 3 errors; the previous output was left as it was.",
     ]
     assert snapshot(source / "site") == before

@@ -50,7 +50,8 @@ CASES = {
     ),
     "missing-required-field": (
         {X: "---\ndate: 2026-01-01\n---\nText.\n"},
-        f"{X}:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+        f"{X}:1: `title` is required (expected a line such as `title: A clear title`, "
+        "or a text that starts with `# A clear title`, got none)",
     ),
     "date-of-tomorrow": (
         {X: "---\ntitle: X\ndate: tomorrow\n---\nText.\n"},
@@ -198,7 +199,8 @@ def test_every_error_of_a_build_is_reported(site: Callable[..., Path], build: Ca
         "got 5)",
         "content/articles/b.md:1: file is empty (expected front matter between --- lines, then the text, "
         "got an empty file)",
-        "content/articles/c.md:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+        "content/articles/c.md:1: `title` is required (expected a line such as `title: A clear title`, "
+        "or a text that starts with `# A clear title`, got none)",
         "Build failed with 4 errors; the previous output was left as it was.",
     ]
     assert snapshot(source / "site") == before

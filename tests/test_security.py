@@ -100,11 +100,12 @@ def test_sanitize_removes_everything_that_can_run_or_embed() -> None:
 
 
 def test_markdown_formatting_survives_sanitising_untouched() -> None:
-    html = Markup(Urls("https://example.org/")).render(RICH_MARKDOWN).html
+    # a title other than the body's `# Title`: that heading stays, moved down a level like the others
+    html = Markup(Urls("https://example.org/")).render(RICH_MARKDOWN, "The page").html
     cleaned = BeautifulSoup(sanitize(html), "html.parser")
     assert cleaned == BeautifulSoup(html, "html.parser")  # the same tree: tags, attributes and text
-    assert cleaned.find("h1", id="custom-id")["class"] == ["note"]
-    assert cleaned.find("h2")["id"] == "second-heading"
+    assert cleaned.find("h2", id="custom-id")["class"] == ["note"]
+    assert cleaned.find("h3")["id"] == "second-heading"
     assert [th["style"] for th in cleaned.find_all("th")] == [
         "text-align: left;",
         "text-align: center;",
