@@ -472,3 +472,68 @@ def test_persist_entry_tidies_and_a_new_bundle_builds(tmp_path: Path, build: Cal
     assert (source / "site/articles/new-one/index.html").is_file()
     missing = backend.answer("getEntry", {"path": "content/articles/nothing/index.md"})
     assert missing == {"data": None, "file": {"path": "content/articles/nothing/index.md", "id": None}}
+
+
+# --- serve --cms over HTTP --------------------------------------------------------------------------------
+
+
+def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """Return the status and body of one POST to the local backend."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request("POST", cms.LOCAL_API, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@needs_bundle
+def test_serve_answers_the_editor_only_with_cms_and_only_its_own_pages(tmp_path: Path) -> None:
+    from test_serve import Served, http
+
+    source = with_bundle(lay_out(tmp_path / "src", {"site.yaml": CONFIG + CMS_YAML}))
+    info = json.dumps({"action": "info"}).encode()
+    plain = Served(source, "--port", "0")
+    try:
+        own = {"Origin": f"http://127.0.0.1:{plain.port}", "Content-Type": "application/json"}
+        assert post(plain.port, info, own)[0] != 200
+    finally:
+        plain.stop()
+    server = Served(source, "--cms", "--port", "0")
+    try:
+        port = server.port
+        own = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": "application/json"}
+        status, body = post(port, info, own)
+        assert status == 200 and json.loads(body)["type"] == "local_fs"
+        assert post(port, info, {**own, "Origin": "http://evil.example"})[0] == 403
+        assert post(port, info, {"Content-Type": "application/json"})[0] == 403
+        assert post(port, info, {**own, "Host": "evil.example"})[0] == 403
+        assert post(port, info, {**own, "Content-Type": "text/plain"})[0] == 415
+        escape = json.dumps({"action": "getEntry", "params": {"path": "content/../site.yaml"}}).encode()
+        status, body = post(port, escape, own)
+        assert status == 422 and b"title: Test Site" not in body
+        status, page = http(port, "/admin/")
+        assert status == 200 and "livereload" not in page
+        status, settings = http(port, "/admin/config.yml")
+        assert yaml.safe_load(settings)["local_backend"] == {"url": f"http://127.0.0.1:{port}{cms.LOCAL_API}"}
+    finally:
+        server.stop()
+
+
+def test_cms_listens_only_on_this_computer(site: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run
+
+    result = run(capsys, "serve", "--source", str(site()), "--cms", "--host", "0.0.0.0", "--port", "0")
+    assert result.code == 1
+    assert "--cms writes files for whoever can reach the server" in result.err
+
+
+def test_the_publish_workflow_installs_the_script_only_for_a_site_with_cms() -> None:
+    workflow = yaml.safe_load((REPO / ".github/workflows/publish.yml").read_text(encoding="utf-8"))
+    names = [step.get("name") for step in workflow["jobs"]["build"]["steps"]]
+    install = workflow["jobs"]["build"]["steps"][names.index("Install the browser editor's script")]
+    assert names.index("Install the browser editor's script") < names.index("Build")
+    assert "grep -q '^cms:' site.yaml" in install["run"] and "npm ci" in install["run"]
