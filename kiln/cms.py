@@ -30,7 +30,7 @@ VERSION = "3.16.3"  # the same as package.json; the build refuses another instal
 DIST = Path("node_modules") / PACKAGE / "dist"
 SCRIPT = "decap-cms.js"  # the entry point; it loads its chunks (NNN.decap-cms.js) from the same folder
 ADMIN = "admin"
-MEDIA_FOLDER = "static/images"  # where pictures added in the editor go (the build publishes static/)
+MEDIA_FOLDER = "static/images"  # where pictures go, except those of a bundle's text (the build publishes static/)
 BUNDLED = ("article",)  # kinds whose new pages are folders with an index.md
 # Fields the form leaves out: their rules are more than a pattern can say. The form keeps them as they are.
 NOT_IN_FORM = frozenset({"aliases"})
@@ -158,8 +158,8 @@ def collection(section: str, kind: str, config: Config) -> dict[str, Any]:
         "identifier_field": "title",
         "slug": "{{slug}}",
     }
-    if kind in BUNDLED:
-        found["path"] = "{{slug}}/" + BUNDLE_STEM
+    if kind in BUNDLED:  # the page is a folder, and the pictures of its text go beside it
+        found |= {"path": "{{slug}}/" + BUNDLE_STEM, "media_folder": "", "public_folder": ""}
     fields = [form_field(field) for field in fields_for(kind, config.fields) if field.name not in NOT_IN_FORM]
     body = {"label": "Text", "name": "body", "widget": "markdown", "pattern": [f"^{CHAR}*$", CONTROL_RULE]}
     found["fields"] = [*fields, body]
@@ -227,9 +227,12 @@ WIDGETS: dict[str, Any] = {
     },
     "list": lambda field: {"widget": "list"},
     "url": lambda field: {"widget": "string", "pattern": [HTTPS, "An address starting with https://"]},
+    # The picture for link previews is a site path or an https URL (a page's own folder is not one of them).
     "image": lambda field: {
         "widget": "image",
         "choose_url": True,
+        "media_folder": "/" + MEDIA_FOLDER,
+        "public_folder": "/" + MEDIA_FOLDER,
         "pattern": [SITE_PATH_OR_HTTPS, "A picture of this site (/static/…) or an address starting with https://"],
     },
     "choice": lambda field: {"widget": "select", "options": list(field.choices)},

@@ -61,7 +61,7 @@ class Backend:
             return self.persist_entry(params)
         if action == "getMedia":
             folder = self.writable(params["mediaFolder"])
-            return [self.media(path) for path in _files(folder, self.source, "", 1)]
+            return [self.media(path) for path in _files(folder, self.source, "", 1) if path.suffix != ".md"]
         if action == "getMediaFile":
             return self.media(self.existing(params["path"]))
         if action == "persistMedia":

@@ -13,7 +13,7 @@ from .cache import CACHE_FOLDER, Caches, open_caches
 from .cms import admin_files
 from .config import Config
 from .errors import Problems, SiteError
-from .load import read_config, read_source, read_sources, read_static
+from .load import read_bundles, read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
@@ -79,6 +79,7 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     # while other processes render, this one stores the parsed pages
     files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
     files.update(assets.files)
+    files.update(read_bundles(options.source, site.all_pages, files, problems))
     files[".nojekyll"] = b""
     files.update(admin_files(options.source, config, _style_url(config, assets.names), problems))
     files.update(host_files(site, files, assets, problems))

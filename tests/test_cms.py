@@ -537,3 +537,54 @@ def test_the_publish_workflow_installs_the_script_only_for_a_site_with_cms() -> 
     install = workflow["jobs"]["build"]["steps"][names.index("Install the browser editor's script")]
     assert names.index("Install the browser editor's script") < names.index("Build")
     assert "grep -q '^cms:' site.yaml" in install["run"] and "npm ci" in install["run"]
+
+
+# --- page bundles: an article's folder and the pictures beside it -------------------------------------------
+
+
+def test_new_articles_keep_the_pictures_of_their_text_beside_them() -> None:
+    articles = collections(site_config())["articles"]
+    assert (articles["media_folder"], articles["public_folder"]) == ("", "")  # the entry's own folder
+    image = next(entry for entry in articles["fields"] if entry["name"] == "image")
+    assert image["media_folder"] == image["public_folder"] == "/" + cms.MEDIA_FOLDER  # a site path, as it must be
+    assert "media_folder" not in collections(site_config())["programs"]
+
+
+PICTURE = b"\x89PNG\r\n\x1a\n picture"
+
+
+def test_a_bundles_pictures_are_published_beside_it(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    source = site(
+        {
+            "content/articles/trust/index.md": "---\ntitle: Trust\ndate: 2026-01-02\n---\n![Two people](photo.png)\n",
+            "content/articles/trust/photo.png": PICTURE,
+            "content/articles/later/index.md": "---\ntitle: Later\ndate: 2026-01-03\ndraft: true\n---\nSoon.\n",
+            "content/articles/later/draft.png": PICTURE,
+            "content/articles/flat.md": "---\ntitle: Flat\ndate: 2026-01-04\n---\nText.\n",
+            "content/articles/notes.txt": "not beside a bundle",
+        }
+    )
+    assert build(source).code == 0
+    out = source / "site"
+    assert (out / "articles/trust/photo.png").read_bytes() == PICTURE
+    page = BeautifulSoup((out / "articles/trust/index.html").read_text(encoding="utf-8"), "html.parser")
+    assert page.find("img", alt="Two people")["src"] == "photo.png"
+    assert not (out / "articles/later").exists()  # a draft's pictures wait with it
+    assert not (out / "articles/notes.txt").exists() and (out / "articles/flat/index.html").is_file()
+    assert build(source, "--drafts").code == 0
+    assert (out / "articles/later/draft.png").read_bytes() == PICTURE
+
+
+def test_a_file_beside_a_bundle_cannot_replace_the_page(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    source = site(
+        {
+            "content/articles/trust/index.md": "---\ntitle: Trust\ndate: 2026-01-02\n---\nText.\n",
+            "content/articles/trust/INDEX.html": "<script>alert(1)</script>",
+        }
+    )
+    result = build(source)
+    assert result.code == 1
+    assert (
+        "content/articles/trust/INDEX.html: file beside the page cannot be published "
+        "(expected a name the page's own files do not use, got 'INDEX.html')"
+    ) in result.err

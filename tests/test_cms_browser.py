@@ -6,6 +6,7 @@ machine and fail in CI (CI=true). The CMS's script comes from node_modules; noth
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -58,6 +59,9 @@ KNOWN_AXE = {
     },
 }
 MS = 1000
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)  # one pixel
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +200,34 @@ def test_a_new_article_is_a_draft_bundle_that_builds_and_previews(admin: Admin, 
     # serve rebuilt its preview on the save: the page is there, marked as a draft
     status, served = http(server.port, "/articles/listening-after-a-hard-day/")
     assert status == 200 and "What helps" in served
+
+
+def test_a_picture_added_to_the_text_goes_beside_the_article(admin: Admin, editor: tuple[Served, Path]) -> None:
+    _, source = editor
+    picture = source.parent / "photo.png"
+    picture.write_bytes(PNG)
+    admin.open("collections/articles/new")
+    admin.page.get_by_label("Title").fill("Pictures beside")
+    field = admin.page.locator("[aria-label='markdown field']")
+    field.get_by_title("Add Component").click()
+    admin.page.get_by_role("menuitem", name="Image").click()
+    field.get_by_text("Choose an image").click()
+    with admin.page.expect_file_chooser() as chooser:
+        admin.page.get_by_text("Upload").click()
+    chooser.value.set_files(str(picture))
+    admin.page.get_by_role("button", name="Choose selected").click()
+    admin.publish()
+    admin.page.get_by_text("Entry saved").wait_for()
+    folder = source / "content/articles/pictures-beside"
+    assert (folder / "photo.png").read_bytes() == PNG
+    assert "![](photo.png)" in (folder / "index.md").read_text(encoding="utf-8")
+    built = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--source", str(source), "--drafts", "--now", NOW.isoformat()],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    assert (source / "site/articles/pictures-beside/photo.png").read_bytes() == PNG
 
 
 def test_editing_an_articles_text_changes_only_the_text(admin: Admin, editor: tuple[Served, Path]) -> None:
