@@ -25,7 +25,7 @@ from tornado import web
 
 from .cms import LOCAL_API, MEDIA_FOLDER, NOT_IN_FORM, config_yaml
 from .config import Config
-from .content import MAX_FILE_BYTES, SECTIONS
+from .content import BUNDLE_STEM, MAX_FILE_BYTES, SECTIONS
 from .errors import Problems
 from .load import CONTENT, read_config
 from .schema import fields_for
@@ -52,7 +52,7 @@ class Backend:
         if action == "entriesByFolder":
             folder = self.writable(params["folder"])  # a folder not made yet lists nothing
             depth, extension = int(params.get("depth", 1)), str(params.get("extension", ""))
-            return [self.entry(path) for path in _files(folder, self.source, extension, depth)]
+            return [self.entry(path) for path in _files(folder, extension, depth)]
         if action == "entriesByFiles":
             return [self.entry(self.writable(file["path"]), file.get("label")) for file in params["files"]]
         if action == "getEntry":  # Decap asks whether a new page's file exists before it saves it
@@ -61,7 +61,7 @@ class Backend:
             return self.persist_entry(params)
         if action == "getMedia":
             folder = self.writable(params["mediaFolder"])
-            return [self.media(path) for path in _files(folder, self.source, "", 1) if path.suffix != ".md"]
+            return [self.media(path) for path in _files(folder, "", 1) if path.suffix != ".md"]
         if action == "getMediaFile":
             return self.media(self.existing(params["path"]))
         if action == "persistMedia":
@@ -152,24 +152,26 @@ class Backend:
         return path
 
     def move(self, old: str, new: str) -> None:
-        """Move a page to its new path (its slug changed), refusing to replace another file."""
+        """Move a page to its new path (its slug changed), a bundle with its pictures; never over another."""
         source, target = self.existing(old), self.writable(new)
+        if source.stem == BUNDLE_STEM and target.stem == BUNDLE_STEM and source.parent != self.source / CONTENT:
+            source, target = source.parent, target.parent
         if target.exists():
             raise Refused(f"{new} already exists")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
 
 
-def _files(folder: Path, source: Path, extension: str, depth: int) -> list[Path]:
-    """Return the files under folder, at most depth levels down, ending with extension; no hidden files."""
+def _files(folder: Path, extension: str, depth: int) -> list[Path]:
+    """Return the files under folder, at most depth levels down, ending with extension; no hidden files or links."""
     found: list[Path] = []
     if depth <= 0 or not folder.is_dir():
         return found
     for child in sorted(folder.iterdir()):
-        if child.name.startswith("."):
+        if child.name.startswith(".") or child.is_symlink():  # a link could lead out of the site's folder
             continue
-        if child.is_dir() and not child.is_symlink():
-            found += _files(child, source, extension, depth - 1)
+        if child.is_dir():
+            found += _files(child, extension, depth - 1)
         elif child.is_file() and child.name.endswith(extension):
             found.append(child)
     return found
@@ -195,10 +197,16 @@ def tidy_entry(raw: str, old: str | None, order: tuple[tuple[str, ...], frozense
     """
     names, shown = order
     new_front, new_body = _split(raw)
-    new = {str(key): value for key, value in (yaml.safe_load(new_front) or {}).items() if not _empty(value)}
+    sent = yaml.safe_load(new_front) if new_front.strip() else {}
+    if not isinstance(sent, dict):
+        raise Refused("expected front matter of `key: value` lines")
+    new = {str(key): value for key, value in sent.items() if not _empty(value)}
     old_front, old_body = _split(old) if old is not None else ("", "")
-    blocks, prefix = _blocks(old_front)
-    previous = yaml.safe_load(old_front) if old_front.strip() else {}
+    try:
+        blocks, prefix = _blocks(old_front)
+        previous = yaml.safe_load(old_front) if old_front.strip() else {}
+    except yaml.YAMLError:  # the file was broken before: the form's version replaces its front matter
+        blocks, prefix, previous = {}, "", {}
     previous = previous if isinstance(previous, dict) else {}
     kept = {key: previous[key] for key in blocks if key not in new and key not in shown and key in previous}
     lines = [prefix]
@@ -298,7 +306,7 @@ class CmsApi(web.RequestHandler):
         try:
             body = json.loads(self.request.body)
             found = self.settings["cms_backend"].answer(str(body["action"]), body.get("params") or {})
-        except (Refused, OSError, KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+        except (Refused, OSError, KeyError, TypeError, ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
             self.set_status(422 if isinstance(error, Refused) else 400)
             self.finish({"error": str(error) if isinstance(error, Refused) else f"bad request: {error!r}"})
             return

@@ -588,3 +588,27 @@ def test_a_file_beside_a_bundle_cannot_replace_the_page(site: Callable[..., Path
         "content/articles/trust/INDEX.html: file beside the page cannot be published "
         "(expected a name the page's own files do not use, got 'INDEX.html')"
     ) in result.err
+
+
+def test_a_renamed_bundle_moves_with_its_pictures(tmp_path: Path) -> None:
+    source = lay_out(tmp_path / "src", {"content/articles/old/index.md": OLD, "content/articles/old/a.png": "png"})
+    raw = OLD.replace("The text.", "New text.")
+    entry = {"path": "content/articles/old/index.md", "newPath": "content/articles/new/index.md", "raw": raw}
+    Backend(source).answer("persistEntry", {"dataFiles": [entry], "assets": []})
+    assert not (source / "content/articles/old").exists()
+    assert (source / "content/articles/new/a.png").read_text(encoding="utf-8") == "png"
+    assert "New text." in (source / "content/articles/new/index.md").read_text(encoding="utf-8")
+
+
+def test_links_in_content_are_not_listed_and_broken_front_matter_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.md"
+    outside.write_text("---\ntitle: secret\n---\n", encoding="utf-8")
+    source = lay_out(tmp_path / "src", {"content/articles/a.md": OLD})
+    (source / "content/articles/b.md").symlink_to(outside)
+    backend = Backend(source)
+    listed = backend.answer("entriesByFolder", {"folder": "content/articles", "extension": "md", "depth": 2})
+    assert [entry["file"]["path"] for entry in listed] == ["content/articles/a.md"]
+    with pytest.raises(Refused):
+        backend.answer("getEntry", {"path": "content/articles/b.md"})
+    with pytest.raises(Refused):
+        backend.answer("persistEntry", {"entry": {"path": "content/articles/a.md", "raw": "---\n- a list\n---\n"}})
