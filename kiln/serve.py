@@ -38,8 +38,8 @@ from .cache import open_caches
 from .cms import ADMIN_CSP, LOCAL_API
 from .cms_backend import Backend, CmsApi, CmsConfig
 from .config import CONFIG_NAME
-from .errors import BuildFailed, SiteError
-from .load import SourceMemo
+from .errors import BuildFailed, Problems, SiteError
+from .load import SourceMemo, read_config
 from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
 from .write import check_output_folder, write_changed
@@ -86,6 +86,13 @@ def serve(options: ServeOptions) -> int:
             None,
             f"expected --host 127.0.0.1, localhost or ::1 with --cms, got {options.host!r}",
         )
+    if options.cms and _without_editor(options.source):
+        raise SiteError(
+            "--cms has no editor to serve: site.yaml has no `cms:` section",
+            None,
+            None,
+            "add one (backend, repo, branch) as docs/editing-in-the-browser.md shows",
+        )
     sockets, port = _bind(options)
     if port != options.port and options.port != 0:
         print(f"Port {options.port} is busy; using {port} instead.", flush=True)
@@ -121,6 +128,12 @@ def serve(options: ServeOptions) -> int:
         for listener in sockets:
             listener.close()
     return 0
+
+
+def _without_editor(source: Path) -> bool:
+    """Return whether site.yaml reads well and has no `cms:` (when it does not read, the preview shows why)."""
+    config = read_config(source, Problems(), None)
+    return config is not None and config.cms is None
 
 
 def _bind(options: ServeOptions) -> tuple[list[socket.socket], int]:

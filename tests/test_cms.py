@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import CONFIG, REPO, Run, lay_out
+from conftest import CONFIG, REPO, Run, lay_out, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_serve import Served, http
 
 from kiln import cms, content, schema
 from kiln.cms_backend import Backend, Refused, form_order, tidy_entry
 from kiln.config import Cms, Config, parse_config
 from kiln.content import Source, parse_page
 from kiln.errors import Problems
+from kiln.fields import NOT_XML
 from kiln.markup import Markup
+from kiln.publish import CSP
 from kiln.schema import Field, fields_for
 from kiln.urls import Urls
 
@@ -234,7 +237,6 @@ def test_every_value_the_forms_pattern_accepts_builds(kind: str, name: str, data
 
 
 def test_the_forms_characters_are_the_ones_the_build_accepts() -> None:
-    from kiln.fields import NOT_XML
 
     char = re.compile(cms.CHAR)
     assert [code for code in range(0x110000) if bool(char.match(chr(code))) == bool(NOT_XML.match(chr(code)))] == []
@@ -306,7 +308,6 @@ def test_admin_is_published_only_with_cms(site: Callable[..., Path], build: Call
 def test_admin_has_its_own_policy_and_every_other_page_keeps_the_sites(
     site: Callable[..., Path], build: Callable[..., Run]
 ) -> None:
-    from kiln.publish import CSP
 
     source = with_bundle(site({"site.yaml": CONFIG + CMS_YAML}))
     assert build(source).code == 0
@@ -343,8 +344,6 @@ def covers(rule: str, path: str) -> bool:
 
 @needs_bundle
 def test_check_leaves_the_editor_alone(site: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import run
-
     source = with_bundle(site({"site.yaml": CONFIG + CMS_YAML}))
     result = run(capsys, "check", "--source", str(source))
     assert "admin" not in result.out + result.err
@@ -492,8 +491,6 @@ def post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
 
 @needs_bundle
 def test_serve_answers_the_editor_only_with_cms_and_only_its_own_pages(tmp_path: Path) -> None:
-    from test_serve import Served, http
-
     source = with_bundle(lay_out(tmp_path / "src", {"site.yaml": CONFIG + CMS_YAML}))
     info = json.dumps({"action": "info"}).encode()
     plain = Served(source, "--port", "0")
@@ -524,8 +521,6 @@ def test_serve_answers_the_editor_only_with_cms_and_only_its_own_pages(tmp_path:
 
 
 def test_cms_listens_only_on_this_computer(site: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import run
-
     result = run(capsys, "serve", "--source", str(site()), "--cms", "--host", "0.0.0.0", "--port", "0")
     assert result.code == 1
     assert "--cms writes files for whoever can reach the server" in result.err
@@ -612,3 +607,11 @@ def test_links_in_content_are_not_listed_and_broken_front_matter_is_refused(tmp_
         backend.answer("getEntry", {"path": "content/articles/b.md"})
     with pytest.raises(Refused):
         backend.answer("persistEntry", {"entry": {"path": "content/articles/a.md", "raw": "---\n- a list\n---\n"}})
+
+
+def test_cms_without_a_cms_section_says_what_to_add(
+    site: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run(capsys, "serve", "--source", str(site()), "--cms", "--port", "0")
+    assert result.code == 1
+    assert "--cms has no editor to serve: site.yaml has no `cms:` section" in result.err
