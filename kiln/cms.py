@@ -3,7 +3,7 @@
 The config is derived, never written by hand: one collection per section of content/ (content.SECTIONS), one
 form field per schema field of that kind (schema.fields_for, the site's own fields included), each with the
 widget, requirement and pattern that match what the build accepts. The CMS's script is not kept in the
-repository (6 MB in 98 files): it is copied from node_modules, where `npm ci` puts the exact version pinned in
+repository (5.9 MB in 95 files): it is copied from node_modules, where `npm ci` puts the exact version pinned in
 package.json and package-lock.json (whose sha512 npm checks), and only when site.yaml has `cms:`.
 """
 
