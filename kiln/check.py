@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .cms import ADMIN
 from .cohorts import upcoming
 from .config import CONFIG_NAME
 from .content import DESCRIPTION_LIMIT, Page
@@ -177,7 +178,7 @@ def check_site(options: Options, check: CheckOptions, fetch: Callable[[str, floa
     documents = {
         name: read_document(data.decode("utf-8", errors="replace"))
         for name, data in sorted(rendered.files.items())
-        if name.endswith(".html")
+        if name.endswith(".html") and not name.startswith(f"{ADMIN}/")  # the editor is an app, not a page
     }
     external: dict[str, tuple[Path, int]] = {}
     template_findings: dict[tuple[str, bool], list[SiteError]] = defaultdict(list)

@@ -67,6 +67,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument(
         "--no-drafts", dest="drafts", action="store_false", help="preview what would be published, without drafts"
     )
+    parser.add_argument(
+        "--cms", action="store_true", help="also let the browser editor at /admin/ save into this folder"
+    )
     parser.set_defaults(run=_serve, failed="The preview could not start: {errors}.")
 
 
@@ -218,6 +221,7 @@ def _serve(args: argparse.Namespace) -> int:
             fixed_port=args.port is not None,
             drafts=args.drafts,
             now=args.now,
+            cms=args.cms,
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +31,22 @@ KNOWN = (
     "fields",
     "review_every_months",
     "reading_grade_max",
+    "cms",
 )
+CMS_BACKENDS = ("github",)
+CMS_KEYS = ("backend", "repo", "branch", "auth_url", "editorial_workflow")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+
+
+@dataclass(frozen=True)
+class Cms:
+    """The browser editor's settings (site.yaml's `cms:`): where it reads and writes the site's files."""
+
+    backend: str  # one of CMS_BACKENDS
+    repo: str  # owner/name
+    branch: str = "main"
+    auth_url: str | None = None  # the OAuth service that signs editors in (https); None: the backend's default
+    editorial_workflow: bool = False  # saves become pull requests that a reviewer merges
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,7 @@ class Config:
     fields: tuple[Field, ...] = ()  # front matter fields the site declares, appended to the schema's table
     review_every_months: int = 12  # `check` warns about an article whose last review is older
     reading_grade_max: float = 8.0  # `check` warns about an article whose reading grade is higher
+    cms: Cms | None = None  # the browser editor at /admin/, when site.yaml has `cms:`
 
 
 def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
@@ -86,6 +103,7 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         fields=parse_custom(fields),
         review_every_months=fields.integer("review_every_months") or 12,
         reading_grade_max=float(_grade(fields)),
+        cms=_cms(fields),
     )
     return None if problems.errors else config
 
@@ -136,3 +154,28 @@ def _timezone(fields: Fields) -> ZoneInfo:
             f"expected an IANA name such as Europe/London or America/New_York, got {name!r}",
         )
         return ZoneInfo("UTC")
+
+
+def _cms(fields: Fields) -> Cms | None:
+    """Return the browser editor's settings from `cms:`, or None when site.yaml has none."""
+    if not fields.present("cms"):
+        return None
+    data = fields.data["cms"]
+    if not isinstance(data, dict):
+        fields.wrong("cms", "must be a mapping", "expected `backend:`, `repo:` and `branch:` lines under `cms:`")
+        return None
+    cms = Fields({str(key): value for key, value in data.items()}, {}, fields.path, fields.problems, fields.line("cms"))
+    cms = cms.within("cms.")
+    cms.warn_unknown(CMS_KEYS)
+    backend = cms.text("backend", required=True, example="github")
+    if backend is not None and backend not in CMS_BACKENDS:
+        cms.wrong("backend", "is not a backend the editor can use", f"expected one of {', '.join(CMS_BACKENDS)}")
+    repo = cms.text("repo", required=True, example="our-org/our-site")
+    if repo is not None and not _REPO.match(repo):
+        cms.wrong("repo", "is not a repository", "expected owner/name, such as our-org/our-site")
+    branch = cms.text("branch") or "main"
+    auth_url = cms.https_url("auth_url")
+    workflow = cms.boolean("editorial_workflow")
+    if backend not in CMS_BACKENDS or repo is None or not _REPO.match(repo):
+        return None
+    return Cms(backend, repo, branch, auth_url, workflow)

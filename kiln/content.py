@@ -21,6 +21,7 @@ from .schema import Field, field_named, fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
 
 SECTIONS = {"articles": "article", "programs": "program", "pages": "page", "authors": "author"}
+BUNDLE_STEM = "index"  # content/articles/<slug>/index.md is the page <slug>, with its pictures beside it
 ALIAS_ENDINGS = ("/", ".html", ".htm")
 DESCRIPTION_LIMIT = 160
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -363,10 +364,9 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
 def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
-    stem = PurePosixPath(name).stem
-    if stem == "index" and folders:  # a page bundle: articles/<name>/index.md is published at the folder's URL
-        stem = folders.pop()
-    slug = slugify(stem)
+    if PurePosixPath(name).stem == BUNDLE_STEM and folders:  # a page bundle: the folder is the page
+        *folders, name = folders
+    slug = slugify(PurePosixPath(name).stem)
     explicit = values["slug"]
     if explicit is not None:
         if problem := slug_problem(explicit):

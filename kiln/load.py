@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CONFIG_NAME, Config, parse_config
-from .content import MAX_FILE_BYTES, SECTIONS, Source
+from .content import BUNDLE_STEM, MAX_FILE_BYTES, SECTIONS, Page, Source
 from .errors import Problems
-from .site import check_static_names
+from .site import check_static_names, path_problem
+from .urls import dest_for
 
 CONTENT = "content"
 STATIC = "static"
@@ -107,6 +108,33 @@ def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
         for path in _files(source / STATIC, source, problems, deep=True)
     }
     check_static_names(files, problems)
+    return files
+
+
+def read_bundles(source: Path, pages: Iterable[Page], taken: Iterable[str], problems: Problems) -> dict[str, bytes]:
+    """Return the files beside each page bundle's index.md (its pictures), keyed by their place beside the page.
+
+    A page content/articles/<slug>/index.md is published at /articles/<slug>/, so a picture beside it, linked
+    from its text as `photo.jpg`, is published at /articles/<slug>/photo.jpg.
+    """
+    taken = {name.lower() for name in taken}
+    files: dict[str, bytes] = {}
+    for page in pages:
+        if page.src_path.stem != BUNDLE_STEM or len(page.src_path.parts) < 4:  # content/<section>/<slug>/index.md
+            continue
+        folder = dest_for(page.url).removesuffix("index.html")
+        for path in _files(source / page.src_path.parent, source, problems, deep=False):
+            name = Path(path).name
+            if name.lower().endswith(".md"):
+                continue
+            where = page.src_path.parent / name
+            problem = path_problem(folder + name)
+            if problem is None and (folder + name).lower() in taken:
+                problem = f"expected a name the page's own files do not use, got {name!r}"
+            if problem:
+                problems.error("file beside the page cannot be published", where, None, problem)
+                continue
+            files[folder + name] = Path(path).read_bytes()
     return files
 
 

@@ -10,13 +10,16 @@ from pathlib import Path
 import jinja2
 
 from .cache import CACHE_FOLDER, Caches, open_caches
+from .cms import admin_files
 from .cohorts import cached_calendars, calendar_jobs, make_calendars
+from .config import Config
 from .errors import Problems, SiteError
-from .load import read_config, read_source, read_sources, read_static
+from .load import read_bundles, read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
 from .site import Site, make_site, replace_page
+from .urls import Urls
 from .write import Written, check_output_folder, write_output
 
 
@@ -80,10 +83,17 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
     files.update(make_calendars(calendars, found, config, caches.rendered))
     files.update(assets.files)
+    files.update(read_bundles(options.source, site.all_pages, files, problems))
     files[".nojekyll"] = b""
+    files.update(admin_files(options.source, config, _style_url(config, assets.names), problems))
     files.update(host_files(site, files, assets, problems))
     problems.raise_errors()
     return Rendered(site, files, problems.warnings, assets.names)
+
+
+def _style_url(config: Config, assets: dict[str, str]) -> str:
+    """Return the URL of the site's stylesheet as pages link it (the editor's preview uses it too)."""
+    return Urls(config.base_url).path(assets.get("/static/style.css", "/static/style.css"))
 
 
 def rerender(

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .cms import ADMIN, ADMIN_CSP
 from .content import Page
 from .errors import Problems
 from .site import Site
@@ -26,8 +27,9 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https:; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+CSP_HEADER = "Content-Security-Policy"
 SECURITY_HEADERS = (
-    ("Content-Security-Policy", CSP),
+    (CSP_HEADER, CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
@@ -98,7 +100,8 @@ def host_files(site: Site, files: dict[str, bytes], assets: Assets, problems: Pr
     aliases = _aliases(site, files, problems)
     extra = {dest_for(alias): alias_page(site, urls, page) for alias, page in aliases.items()}
     extra["_redirects"] = redirects(urls, aliases).encode("utf-8")
-    extra["_headers"] = headers(urls, assets, site.preview).encode("utf-8")
+    editor = site.config.cms is not None
+    extra["_headers"] = headers(urls, assets, site.preview, _top_level(files) if editor else None).encode("utf-8")
     if site.preview:
         extra["robots.txt"] = PREVIEW_ROBOTS.encode("utf-8")
     return extra
@@ -166,16 +169,32 @@ def redirects(urls: Urls, aliases: dict[str, Page]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def headers(urls: Urls, assets: Assets, preview: bool) -> str:
-    """Return _headers for Netlify and Cloudflare Pages: security headers everywhere, a year's cache for assets."""
+def headers(urls: Urls, assets: Assets, preview: bool, top_level: list[str] | None = None) -> str:
+    """Return _headers for Netlify and Cloudflare Pages: security headers everywhere, a year's cache for assets.
+
+    With the browser editor (top_level: the names at the root of the site), /admin/ needs a policy of its own.
+    Two rules setting one header are merged by the hosts (both policies then apply), so the pages' policy is
+    set on each name at the root but admin/ rather than on /*.
+    """
     lines = [
         "# Made by build.py. No two rules set the same header: the hosts differ in how they merge them.",
         "# Pages and unfingerprinted files keep the hosts' default, public, max-age=0, must-revalidate.",
         "/*",
-        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS),
+        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS if top_level is None or name != CSP_HEADER),
     ]
     if preview:
         lines.append("  X-Robots-Tag: noindex")
+    if top_level is not None:
+        for name in top_level:
+            lines += ["", urls.path("/" + name), f"  {CSP_HEADER}: {CSP}"]
+        lines += ["", urls.path(f"/{ADMIN}/*"), f"  {CSP_HEADER}: {ADMIN_CSP}"]
+        lines += [] if preview else ["  X-Robots-Tag: noindex"]
     for hashed in sorted(url for plain, url in assets.names.items() if url != plain):
         lines += ["", urls.path(hashed), f"  Cache-Control: {IMMUTABLE}"]
     return "\n".join(lines) + "\n"
+
+
+def _top_level(files: dict[str, bytes]) -> list[str]:
+    """Return the rules that cover the whole site but /admin/: the root, each file at it, each folder's tree."""
+    names = {name.split("/")[0] + ("/*" if "/" in name else "") for name in files if not name.startswith(("_", "."))}
+    return ["", *sorted(names - {f"{ADMIN}/*"})]

@@ -12,6 +12,7 @@ import errno
 import html
 import ipaddress
 import os
+import re
 import socket
 import threading
 import time
@@ -34,9 +35,11 @@ from tornado.httputil import split_host_and_port
 from tornado.ioloop import IOLoop
 
 from .cache import open_caches
+from .cms import ADMIN_CSP, LOCAL_API
+from .cms_backend import Backend, CmsApi, CmsConfig
 from .config import CONFIG_NAME
-from .errors import BuildFailed, SiteError, warning_lines
-from .load import SourceMemo
+from .errors import BuildFailed, Problems, SiteError, warning_lines
+from .load import SourceMemo, read_config
 from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
 from .write import check_output_folder, write_changed
@@ -71,10 +74,25 @@ class ServeOptions:
     fixed_port: bool = False  # --port given: a busy port is an error rather than a reason to take the next one
     drafts: bool = True
     now: dt.datetime | None = None
+    cms: bool = False  # answer the browser editor's local backend at /api/v1 (loopback only)
 
 
 def serve(options: ServeOptions) -> int:
     """Build the preview, serve it until Ctrl+C, rebuilding and reloading the browser on every change."""
+    if options.cms and options.host.lower().strip("[]") not in LOCAL_NAMES:
+        raise SiteError(
+            "--cms writes files for whoever can reach the server, so it listens only on this computer",
+            None,
+            None,
+            f"expected --host 127.0.0.1, localhost or ::1 with --cms, got {options.host!r}",
+        )
+    if options.cms and _without_editor(options.source):
+        raise SiteError(
+            "--cms has no editor to serve: site.yaml has no `cms:` section",
+            None,
+            None,
+            "add one (backend, repo, branch) as docs/editing-in-the-browser.md shows",
+        )
     sockets, port = _bind(options)
     if port != options.port and options.port != 0:
         print(f"Port {options.port} is busy; using {port} instead.", flush=True)
@@ -99,15 +117,23 @@ def serve(options: ServeOptions) -> int:
         )
     shown = "with drafts" if options.drafts else "without drafts (--no-drafts)"
     print(f"Preview {shown} at {url}", flush=True)
+    if options.cms:
+        print(f"Edit in the browser at {url}admin/ (it saves into content/ and static/images/).", flush=True)
     print(f"Built into {PREVIEW}/site/ (never site/). Press Ctrl+C to stop.", flush=True)
     watcher = _Watcher(options.source, preview)
     try:
-        _PreviewServer(watcher, sockets, preview, options.host).serve(port=port, host=options.host)
+        _PreviewServer(watcher, sockets, preview, options.host, options.cms).serve(port=port, host=options.host)
     finally:
         watcher.stop()
         for listener in sockets:
             listener.close()
     return 0
+
+
+def _without_editor(source: Path) -> bool:
+    """Return whether site.yaml reads well and has no `cms:` (when it does not read, the preview shows why)."""
+    config = read_config(source, Problems(), None)
+    return config is not None and config.cms is None
 
 
 def _bind(options: ServeOptions) -> tuple[list[socket.socket], int]:
@@ -385,6 +411,11 @@ class _PreviewFiles(_Guarded, web.StaticFileHandler):
             raise web.HTTPError(404)
         return super().validate_absolute_path(root, absolute_path)
 
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        if self.request.path.startswith("/admin/"):  # the published policy, so the preview proves it is enough
+            self.set_header("Content-Security-Policy", ADMIN_CSP)
+
     def should_return_304(self) -> bool:
         return False  # the preview changes under the same names; always send the bytes
 
@@ -414,6 +445,17 @@ class _Injector(LiveScriptInjector):  # type: ignore[misc]
     """Adds the live-reload snippet before </head> of every HTML page served."""
 
     script = LIVE_SCRIPT
+
+    def __init__(self, request: Any) -> None:
+        super().__init__(request)
+        # The editor is not reloaded: a save would throw away what is on its screen, and its policy runs no
+        # inline script.
+        self.editor = request.path.startswith("/admin/")
+
+    def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes, finishing: bool) -> Any:
+        if self.editor:
+            return status_code, headers, chunk
+        return super().transform_first_chunk(status_code, headers, chunk, finishing)
 
 
 class _Watcher(Watcher):  # type: ignore[misc]
@@ -533,11 +575,14 @@ class _AnyEvent:
 class _PreviewServer(Server):  # type: ignore[misc]
     """livereload's Server, serving the preview folder on sockets bound beforehand, with our guarded handlers."""
 
-    def __init__(self, watcher: _Watcher, sockets: list[socket.socket], preview: Preview, host: str) -> None:
+    def __init__(
+        self, watcher: _Watcher, sockets: list[socket.socket], preview: Preview, host: str, cms: bool = False
+    ) -> None:
         super().__init__(watcher=watcher)
         self.sockets = sockets
         self.preview = preview
         self.listen_host = host
+        self.cms = cms
 
     def application(
         self, port: int, host: str, liveport: int | None = None, debug: bool | None = None, live_css: bool = True
@@ -549,6 +594,7 @@ class _PreviewServer(Server):  # type: ignore[misc]
             [
                 (r"/livereload", _LiveReloadSocket),
                 (r"/livereload\.js", _LiveReloadScript),
+                *(_cms_routes() if self.cms else []),
                 (
                     r"/(.*)",
                     _PreviewFiles,
@@ -558,6 +604,7 @@ class _PreviewServer(Server):  # type: ignore[misc]
             transforms=[_Injector],
             listen_host=self.listen_host,
             preview=self.preview,
+            cms_backend=Backend(self.preview.options.source),
             static_hash_cache=False,
             log_function=_quiet,
         )
@@ -565,6 +612,18 @@ class _PreviewServer(Server):  # type: ignore[misc]
 
     def _setup_logging(self) -> None:
         """Keep livereload's and tornado's request logs out of the editor's terminal."""
+
+
+def _cms_routes() -> list[tuple[str, type[web.RequestHandler]]]:
+    """Return the browser editor's local backend and config, behind the same Host check as the rest."""
+
+    class Api(_Guarded, CmsApi):
+        """The local backend's API."""
+
+    class Settings(_Guarded, CmsConfig):
+        """/admin/config.yml pointing the editor at this server."""
+
+    return [(re.escape(LOCAL_API), Api), (r"/admin/config\.yml", Settings)]
 
 
 def _quiet(handler: web.RequestHandler) -> None:
