@@ -16,6 +16,7 @@ from .config import Config
 from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
+from .picture import ImageRef, Picture
 from .sanitize import needs_sanitizing, sanitize
 from .urls import slug_problem, slugify, split_url
 
@@ -23,7 +24,7 @@ SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
 COMMON = ("title", "description", "draft", "slug", "aliases")
 ALIAS_ENDINGS = ("/", ".html", ".htm")
 KNOWN = {
-    "article": (*COMMON, "date", "updated", "author", "tags", "image", "program"),
+    "article": (*COMMON, "date", "updated", "author", "tags", "image", "image_alt", "program"),
     "program": (
         *COMMON,
         "signup_url",
@@ -92,7 +93,8 @@ class Page:
     author: str | None = None
     tags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # old URLs that now lead here
-    image: str | None = None
+    image: str | None = None  # as written: beside the markdown file, under /static/, or an https URL
+    image_alt: str | None = None  # "" when the front matter says the image is decorative
     program: str | None = None
     signup_url: str | None = None
     duration_weeks: int | None = None
@@ -103,6 +105,8 @@ class Page:
     facilitator: str | None = None
     skills: tuple[Skill, ...] = ()
     steps: tuple[str, ...] = ()
+    images: tuple[ImageRef, ...] = ()  # the local images of the body, with their lines
+    cover: Picture | None = None  # `image:` as published, once images.py has made it
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     key: str = field(default="", compare=False, repr=False)  # hash of everything the page was made from
 
@@ -201,6 +205,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
         words=len(_TAG.sub(" ", rendered.html).split()),
         draft=fields.boolean("draft"),
         aliases=_aliases(fields),
+        images=_image_refs(rendered.images, body, body_line),
         lines=dict(loaded[1]),
     )
     page = _kind_fields(kind, fields, config, common)
@@ -218,6 +223,7 @@ def _kind_fields(kind: str, fields: Fields, config: Config, common: dict[str, ob
             author=fields.text("author") or config.author,
             tags=fields.text_list("tags"),
             image=_image(fields),
+            image_alt=fields.text("image_alt"),
             program=fields.text("program"),
         )
     if kind == "program":
@@ -246,11 +252,23 @@ def _kind_fields(kind: str, fields: Fields, config: Config, common: dict[str, ob
 
 
 def _image(fields: Fields) -> str | None:
-    """Return an image reference: a site path such as /static/x.jpg, or an https URL."""
+    """Return an image reference: a file beside the markdown file, a site path such as /static/x.jpg, or https."""
     value = fields.text("image")
-    if value is None or value.startswith("/") and not value.startswith("//"):
-        return value
+    parts = split_url(value.strip()) if value is not None else None
+    if value is None or parts is not None and not parts.scheme and not parts.netloc:
+        return value  # a local file, or none: images.py finds and checks it
     return fields.https_url("image")
+
+
+def _image_refs(sources: tuple[str, ...], body: str, body_line: int) -> tuple[ImageRef, ...]:
+    """Return the body's local images with the line each is written on (found in order, from the last one)."""
+    refs: list[ImageRef] = []
+    start = 0
+    for src in sources:
+        found = body.find(src, start)
+        start = found + len(src) if found >= 0 else start
+        refs.append(ImageRef(src, body_line + body[: max(found, 0)].count("\n")))
+    return tuple(refs)
 
 
 def _aliases(fields: Fields) -> tuple[str, ...]:
@@ -337,6 +355,8 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
 def page_url(path: Path, fields: Fields) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
+    if name.lower() == "index.md" and folders:  # a page bundle: the folder is the page, its images beside it
+        name = folders.pop() + ".md"
     slug = slugify(PurePosixPath(name).stem)
     explicit = fields.text("slug")
     if explicit is not None:

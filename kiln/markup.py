@@ -83,6 +83,7 @@ class Rendered:
     html: str
     headings: tuple[Heading, ...]
     bad_links: tuple[str, ...]
+    images: tuple[str, ...] = ()  # the src of each image on this site, as written, in order
 
 
 class _Links(Treeprocessor):
@@ -92,6 +93,7 @@ class _Links(Treeprocessor):
         super().__init__(md)
         self.urls = urls
         self.bad: list[str] = []
+        self.images: list[str] = []
 
     def run(self, root: etree.Element) -> None:
         for element in root.iter():
@@ -106,7 +108,10 @@ class _Links(Treeprocessor):
         if parts is None or (scheme and scheme not in SAFE_SCHEMES):
             self.bad.append(value)
             del element.attrib[attribute]
-        elif value.startswith("/") and not value.startswith("//"):
+            return
+        if element.tag == "img" and attribute == "src" and not scheme and not parts.netloc:
+            self.images.append(value)  # images.py makes it a <picture>, or says what is wrong with it
+        if value.startswith("/") and not value.startswith("//"):
             element.set(attribute, self.urls.path(value))
         elif scheme in ("http", "https") or value.startswith("//"):
             if attribute == "href":
@@ -294,6 +299,7 @@ class Markup:
         if self._trims:
             self._trim(text)
         self._links.processor.bad = []
+        self._links.processor.images = []
         self._clock.deadline = time.monotonic() + RENDER_SECONDS
         try:
             html = self._md.convert(text)
@@ -306,7 +312,8 @@ class Markup:
         finally:
             self._clock.deadline = math.inf
         tokens: list[dict[str, Any]] = getattr(self._md, "toc_tokens", [])
-        return Rendered(html, tuple(_flatten(tokens)), tuple(self._links.processor.bad))
+        processor = self._links.processor
+        return Rendered(html, tuple(_flatten(tokens)), tuple(processor.bad), tuple(processor.images))
 
 
 def _extensions() -> list[Extension]:

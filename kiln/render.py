@@ -20,6 +20,7 @@ from markupsafe import Markup as Safe
 from .cache import RenderCache, generator_digest, read_checked, write_checked
 from .content import Page, Summary
 from .errors import Problems, SiteError
+from .images import cover_html
 from .pool import spread
 from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for, with_utm
@@ -479,6 +480,7 @@ def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
         "absolute_url": urls.absolute,
         "signup": signup,
         "structured_data": lambda page: structured_data(site, urls, page),
+        "cover": lambda page: Safe(cover_html(page, urls)),
         "iso": iso,
         "long_date": long_date,
         "status": None,
@@ -541,8 +543,10 @@ def structured_data(site: Site, urls: Urls, page: Page | Listing) -> Safe:
             "mainEntityOfPage": urls.absolute(page.url),
             "keywords": list(page.tags),
         }
-        if page.image:
-            data["image"] = page.image if page.image.startswith("https:") else urls.absolute(page.image)
+        if page.cover is not None and page.cover.og is not None:
+            data["image"] = urls.absolute(page.cover.og.url)
+        elif page.image:
+            data["image"] = page.image
     else:
         data = _course(page, urls, publisher)
     payload = json.dumps({"@context": "https://schema.org", **data}, ensure_ascii=False, indent=None)

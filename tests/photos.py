@@ -1,0 +1,80 @@
+"""Test images made with Pillow: photo-like pixels, EXIF with orientation, camera and GPS, XMP and a comment."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw
+
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+MARK = (220, 30, 30)  # a red square in the top-left corner of the image as it should be shown
+
+
+def scene(width: int, height: int, seed: int = 0) -> Image.Image:
+    """Return photo-like pixels as they should be shown: gradients and noise, a red mark at the top left."""
+    gradient = Image.linear_gradient("L").resize((width, height))
+    noise = Image.effect_noise((width, height), 40 + seed % 20)
+    blue = Image.radial_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (gradient, Image.blend(noise, gradient, 0.5), blue))
+    ImageDraw.Draw(image).rectangle((0, 0, width // 5, height // 5), fill=MARK)
+    return image
+
+
+def stored_for(shown: Image.Image, orientation: int) -> Image.Image:
+    """Return the pixels a camera stores for an image shown upright after applying an EXIF orientation."""
+    if orientation == 6:  # shown = stored turned 90 degrees clockwise
+        return shown.transpose(Image.Transpose.ROTATE_90)
+    if orientation == 8:
+        return shown.transpose(Image.Transpose.ROTATE_270)
+    if orientation == 3:
+        return shown.transpose(Image.Transpose.ROTATE_180)
+    return shown
+
+
+def camera_exif(orientation: int = 1) -> Image.Exif:
+    """Return EXIF as a phone writes it: orientation, make and model, and where the photo was taken."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0110] = "Phone 12 Pro"
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 31.0, 12.5), 3: "E", 4: (13.0, 24.0, 7.25)}
+    return exif
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description GPSLatitude="52,31N"/></rdf:RDF></x:xmpmeta>'
+
+
+def photo(width: int, height: int, orientation: int = 1, file_format: str = "JPEG", seed: int = 0) -> bytes:
+    """Return an image file shown width x height, stored turned as `orientation` says, with every metadata block."""
+    image = stored_for(scene(width, height, seed), orientation)
+    buffer = io.BytesIO()
+    extra: dict[str, object] = {"exif": camera_exif(orientation).tobytes()}
+    if file_format == "JPEG":
+        extra |= {"quality": 90, "comment": b"Taken at 12 Secret Street", "xmp": XMP}
+    image.save(buffer, file_format, **extra)
+    return buffer.getvalue()
+
+
+def screenshot(width: int, height: int) -> bytes:
+    """Return a PNG with flat colours and a text chunk, like a screenshot."""
+    from PIL import PngImagePlugin
+
+    image = Image.new("RGB", (width, height), (240, 240, 240))
+    draw = ImageDraw.Draw(image)
+    for row in range(0, height, 40):
+        draw.rectangle((20, row + 10, width - 20, row + 30), fill=(40, 90, 160))
+    ImageDraw.Draw(image).rectangle((0, 0, width // 5, height // 5), fill=MARK)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "Screenshot of my home at 12 Secret Street")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info, exif=camera_exif().tobytes())
+    return buffer.getvalue()
+
+
+def animation(width: int, height: int, frames: int = 3) -> bytes:
+    """Return an animated GIF whose frames differ in colour."""
+    images = [Image.new("RGB", (width, height), (60 * index, 100, 200 - 50 * index)) for index in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=120, loop=0, comment=b"secret")
+    return buffer.getvalue()
