@@ -116,7 +116,6 @@ class Images:
     pictures: dict[str, Picture] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     immutable: tuple[str, ...] = ()  # URLs of fingerprinted files, cached for a year
-    large: tuple[str, ...] = ()  # originals over LARGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,6 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
     made: dict[str, imaging.Made] = {}
     files: dict[str, bytes] = {}
     pictures: dict[str, Picture] = {}
-    large: list[str] = []
     seen: dict[str, tuple[Signature, str]] = {}
     immutable: list[str] = []
     for path, found in sorted(uses.items()):
@@ -210,7 +208,14 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
             continue
         digest, data, size = got
         if size > LARGE_BYTES:
-            large.append(path)
+            for use in found:
+                problems.warn(
+                    "image file is over 10 MB",
+                    use.page.src_path,
+                    use.ref.line,
+                    f"expected a smaller original in the repository, got {size / 2**20:.1f} MB in {path}; "
+                    "scale it down before adding it (what is published is small either way)",
+                )
         if path.lower().endswith(".svg"):
             svg = data if data is not None else (source / path).read_bytes()
             if (problem := imaging.svg_problem(svg)) is not None:
@@ -241,7 +246,7 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
         pictures[path] = _picture(path, result, files, immutable)
     if problems.errors:
         return Images()
-    return Images(pictures, files, tuple(sorted(immutable)), tuple(large))
+    return Images(pictures, files, tuple(sorted(immutable)))
 
 
 class _Refused(Exception):
@@ -374,7 +379,9 @@ def picture_html(picture: Picture, attributes: dict[str, str], eager: bool, urls
     parts = ["<picture>"]
     for mime in dict.fromkeys(variant.mime for variant in picture.sources):
         srcset = ", ".join(
-            f"{html.escape(urls.path(variant.url))} {variant.width}w" for variant in picture.sources if variant.mime == mime
+            f"{html.escape(urls.path(variant.url))} {variant.width}w"
+            for variant in picture.sources
+            if variant.mime == mime
         )
         parts.append(f'<source type="{mime}" srcset="{srcset}" sizes="{SIZES}">')
     shown: dict[str, str] = {
@@ -394,7 +401,7 @@ def cover_html(page: Page, urls: Urls) -> str:
     """Return the <picture> of a page's `image:`, the first image of the page and so never lazy."""
     assert page.cover is not None
     alt = html.escape(page.image_alt or "")
-    attributes = {"alt": alt, "class": "cover"}
+    attributes = {"alt": alt, "class": "cover decorative" if page.image_alt == "" else "cover"}
     return picture_html(page.cover, attributes, True, urls)
 
 

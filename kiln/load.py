@@ -68,12 +68,19 @@ def read_sources(source: Path, problems: Problems, memo: SourceMemo | None = Non
     for section in SECTIONS:
         folder = source / CONTENT / section
         deep = section == "articles"
-        for path in _files(folder, source, problems, deep):
-            if path.lower().endswith(".md"):
+        # programs and pages may be page bundles too: <slug>/index.md with its images beside it
+        for path in _files(folder, source, problems, deep=True):
+            if path.lower().endswith(".md") and (deep or _top_or_bundle(path[len(str(folder)) + 1 :])):
                 sources.append(_source(path, CONTENT + path[start:], memo, seen))
     if memo is not None:
         memo.entries = seen
     return sources
+
+
+def _top_or_bundle(relative: str) -> bool:
+    """Return whether a file under a section folder is a page of it: directly in it, or a bundle's index.md."""
+    parts = relative.split(os.sep)
+    return len(parts) == 1 or (len(parts) == 2 and parts[1].lower() == "index.md")
 
 
 def _source(path: str, relative: str, memo: SourceMemo | None, seen: dict[Path, tuple[Signature, Source]]) -> Source:
