@@ -45,6 +45,7 @@ _CODE = hashlib.sha256(Path(imaging.__file__).read_bytes() + imaging.SETTINGS.en
 log = logging.getLogger(__name__)
 
 Signature = tuple[int, int, int, int, int]
+_Job = tuple[str, str, str, bool, int]  # source-relative path, cache key, SHA-256 of its bytes, og crop?, size
 
 
 @dataclass
@@ -193,7 +194,7 @@ def resolve(page_path: Path, src: str) -> tuple[str | None, tuple[str, str] | No
 def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cache: ImageCache) -> Images:
     """Return the pictures and files of every image used, made in the worker pool unless the cache has them."""
     root = source.resolve()
-    pending: list[tuple[str, str, bytes, bool]] = []  # (path, key, bytes, og)
+    pending: list[_Job] = []
     made: dict[str, imaging.Made] = {}
     files: dict[str, bytes] = {}
     pictures: dict[str, Picture] = {}
@@ -206,7 +207,7 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
             for use in found:
                 problems.error(refused.message, use.page.src_path, use.ref.line, f"{refused.hint}, got {path}")
             continue
-        digest, data, size = got
+        digest, size = got
         if size > LARGE_BYTES:
             for use in found:
                 problems.warn(
@@ -217,7 +218,7 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
                     "scale it down before adding it (what is published is small either way)",
                 )
         if path.lower().endswith(".svg"):
-            svg = data if data is not None else (source / path).read_bytes()
+            svg = _read(source / path)
             if (problem := imaging.svg_problem(svg)) is not None:
                 for use in found:
                     problems.error("SVG image is not safe to publish", use.page.src_path, use.ref.line, problem)
@@ -232,10 +233,10 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
         if hit is not None:
             made[path] = hit
             continue
-        pending.append((path, key, data if data is not None else _read(source / path), og))
+        pending.append((path, key, digest, og, size))  # workers read the bytes: only one file is held at once
     cache.digests = seen
-    results = spread(_make_chunk, pending, weight=lambda job: len(job[2]), threshold=2)
-    for (path, key, _, _), result in zip(pending, results, strict=True):
+    results = spread(lambda jobs: _make_chunk(source, jobs), pending, weight=lambda job: job[4], threshold=2)
+    for (path, key, *_), result in zip(pending, results, strict=True):
         if isinstance(result, imaging.Made):
             cache.put(key, result)
             made[path] = result
@@ -257,8 +258,8 @@ class _Refused(Exception):
 
 def _digest(
     source: Path, root: Path, path: str, cache: ImageCache, seen: dict[str, tuple[Signature, str]]
-) -> tuple[str, bytes | None, int]:
-    """Return the hash of an image's bytes (and the bytes when they had to be read) and its size; raise _Refused."""
+) -> tuple[str, int]:
+    """Return the hash of an image's bytes and its size (the memo's hash when unchanged); raise _Refused."""
     absolute = source / path
     try:
         real = absolute.resolve(strict=True)
@@ -275,11 +276,10 @@ def _digest(
     known = cache.digests.get(path)
     if known is not None and known[0] == signature:
         seen[path] = known
-        return known[1], None, info.st_size
-    data = _read(real)
-    digest = hashlib.sha256(data).hexdigest()
+        return known[1], info.st_size
+    digest = hashlib.sha256(_read(real)).hexdigest()
     seen[path] = (signature, digest)
-    return digest, data, info.st_size
+    return digest, info.st_size
 
 
 def _signature(values: list[int]) -> Signature:
@@ -294,12 +294,19 @@ def _read(path: Path) -> bytes:
         return handle.read(MAX_READ_BYTES + 1)
 
 
-def _make_chunk(jobs: list[tuple[str, str, bytes, bool]]) -> list[imaging.Made | tuple[str, str]]:
+def _make_chunk(source: Path, jobs: list[_Job]) -> list[imaging.Made | tuple[str, str]]:
     """In a worker: make each image's variants, or say what is wrong with it."""
     results: list[imaging.Made | tuple[str, str]] = []
-    for _, _, data, og in jobs:
+    for path, _, digest, og, _ in jobs:
         try:
+            data = _read(source / path)
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise imaging.ImageProblem(
+                    "image changed during the build", "expected it to stay as it was; build again"
+                )
             results.append(imaging.make(data, og))
+        except OSError as error:
+            results.append(("image cannot be read", f"expected a readable file, got {error.strerror or error}"))
         except imaging.ImageProblem as problem:
             results.append((problem.message, problem.hint))
     return results
