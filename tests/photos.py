@@ -78,3 +78,39 @@ def animation(width: int, height: int, frames: int = 3) -> bytes:
     buffer = io.BytesIO()
     images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=120, loop=0, comment=b"secret")
     return buffer.getvalue()
+
+
+PHOTO_ARTICLE = "content/articles/a-walk-and-a-talk/index.md"
+
+
+def photo_article() -> dict[str, str | bytes]:
+    """Return an article bundle as an editor makes one: a portrait phone photo (turned by EXIF, with GPS), a PNG
+    screenshot and a small image, for the browser tests and Lighthouse."""
+    return {
+        PHOTO_ARTICLE: """\
+---
+title: A walk and a talk
+description: Why talking side by side on a walk can be easier than talking face to face.
+date: 2026-10-20
+tags: [communication]
+---
+Some conversations are easier side by side. Walking together takes the pressure off eye contact.
+
+![Two people walking on a path through tall grass](walk.jpg)
+
+## Setting it up
+
+Pick a route you both know, so nobody has to navigate. Leave phones in pockets.
+
+![The route planner with a short loop drawn on the map](route.png)
+
+## Afterwards
+
+A small note of thanks afterwards goes a long way.
+
+![A hand-drawn heart](heart.png)
+""",
+        "content/articles/a-walk-and-a-talk/walk.jpg": photo(1512, 2016, orientation=6),
+        "content/articles/a-walk-and-a-talk/route.png": screenshot(1000, 600),
+        "content/articles/a-walk-and-a-talk/heart.png": screenshot(240, 160),
+    }
