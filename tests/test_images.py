@@ -311,3 +311,26 @@ def test_check_flags_missing_alt_and_large_originals(
         "repository, got 11.0 MB in content/articles/a/big.jpg; scale it down before adding it "
         "(what is published is small either way))",
     ]
+
+
+def test_a_live_text_edit_keeps_the_pictures_without_a_full_build(site: Callable[..., Path]) -> None:
+    from kiln.cache import open_caches
+    from kiln.pipeline import rerender
+    from kiln.render import make_environment
+
+    source = site(bundle())
+    options = Options(source, now=NOW)
+    caches = open_caches(source)
+    environment = make_environment(source, auto_reload=False)
+    first = render(options, environment, caches)
+    index = source / "content/articles/bench/index.md"
+    index.write_text(index.read_text().replace("Intro.", "A new intro."))
+    again = rerender(first, options, environment, caches, Path("content/articles/bench/index.md"))
+    assert again is not None
+    page = BeautifulSoup(again.files["articles/bench/index.html"], "html.parser")
+    assert "A new intro." in page.text and len(pictures(page)) == 5
+    assert again.files.keys() == first.files.keys()
+    # a new image in the text needs the full build, which makes it
+    index.write_text(index.read_text() + "\n![Another](shot2.png)\n")
+    (source / "content/articles/bench/shot2.png").write_bytes(screenshot(300, 200))
+    assert rerender(again, options, environment, caches, Path("content/articles/bench/index.md")) is None
