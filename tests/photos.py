@@ -114,3 +114,66 @@ A small note of thanks afterwards goes a long way.
         "content/articles/a-walk-and-a-talk/route.png": screenshot(1000, 600),
         "content/articles/a-walk-and-a-talk/heart.png": screenshot(240, 160),
     }
+
+
+def _fixed(value: float) -> bytes:
+    """Return an ICC s15Fixed16Number."""
+    import struct
+
+    return struct.pack(">i", round(value * 65536))
+
+
+def swapped_profile() -> bytes:
+    """Return an RGB display profile whose red and green primaries are sRGB's green and red (an ICC v2 matrix).
+
+    Pure red tagged with it is sRGB's pure green: a build that honours profiles turns it green, one that ignores
+    them leaves it red.
+    """
+    import struct
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + _fixed(x) + _fixed(y) + _fixed(z)
+
+    text = b"Swapped red and green\0"
+    description = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(3) + bytes(67)
+    gamma = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0233) + bytes(2)
+    tags = [
+        (b"desc", description),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.3851, 0.7169, 0.0971)),  # sRGB's green primary (D50)
+        (b"gXYZ", xyz(0.4361, 0.2225, 0.0139)),  # sRGB's red primary
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", gamma),
+        (b"gTRC", gamma),
+        (b"bTRC", gamma),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        padded = body + bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += padded
+    size = offset + len(data)
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + _fixed(0.9642)
+        + _fixed(1.0)
+        + _fixed(0.8249)
+        + bytes(4 + 16 + 28)
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def tagged_red(width: int, height: int) -> bytes:
+    """Return a PNG of pure red pixels tagged with swapped_profile()."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (255, 0, 0)).save(buffer, "PNG", icc_profile=swapped_profile())
+    return buffer.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup, Tag
 from conftest import NOW, Run, run, snapshot, soup
-from photos import MARK, animation, photo, screenshot
+from photos import MARK, animation, photo, screenshot, tagged_red
 from PIL import Image
 
 from kiln import imaging
@@ -334,3 +334,13 @@ def test_a_live_text_edit_keeps_the_pictures_without_a_full_build(site: Callable
     index.write_text(index.read_text() + "\n![Another](shot2.png)\n")
     (source / "content/articles/bench/shot2.png").write_bytes(screenshot(300, 200))
     assert rerender(again, options, environment, caches, Path("content/articles/bench/index.md")) is None
+
+
+def test_pixels_in_another_colour_space_are_converted_to_srgb() -> None:
+    made = imaging.make(tagged_red(120, 80), og=True)
+    assert len(made.files) == 4  # AVIF, WebP, the PNG fallback and the link-preview crop
+    for encoded in made.files:
+        image = Image.open(io.BytesIO(encoded.data))
+        assert "icc_profile" not in image.info
+        red, green, blue = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+        assert red < 10 and green > 245 and blue < 10, encoded.mime  # the profile's red is sRGB's green
