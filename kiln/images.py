@@ -61,6 +61,7 @@ class ImageCache:
     fresh: set[str] = field(default_factory=set)  # made since the cache was opened: to be written
     used: set[str] = field(default_factory=set)
     loaded: bool = False
+    stored: dict[str, tuple[Signature, str]] = field(default_factory=dict)  # the memo as last read or written
 
     def load(self) -> None:
         """Read the signature memo, once."""
@@ -73,6 +74,7 @@ class ImageCache:
             self.digests = {path: (_signature(entry[:5]), str(entry[5])) for path, entry in memo.items()}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             self.digests = {}
+        self.stored = dict(self.digests)
 
     def get(self, key: str) -> imaging.Made | None:
         """Return what was made for a key: kept in memory, or read back from its file and checked."""
@@ -98,11 +100,14 @@ class ImageCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for key in sorted(self.fresh & self.used):
+            fresh, self.fresh = sorted(self.fresh & self.used), set()
+            for key in fresh:
                 _write_atomically(self.folder / f"{key}.bin", _pack(self.made[key]))
-            self.fresh.clear()
+            if not fresh and self.digests == self.stored:
+                return  # a warm build: nothing new to keep, nothing to drop
             memo = {path: [*signature, digest] for path, (signature, digest) in sorted(self.digests.items())}
             _write_atomically(self.folder / INDEX, json.dumps(memo).encode())
+            self.stored = dict(self.digests)
             for entry in self.folder.glob("*.bin"):
                 if entry.stem not in self.used:
                     entry.unlink(missing_ok=True)

@@ -175,23 +175,27 @@ def measure_images(count: int, photos: int, repeat: int, workdir: Path, seed: in
     """Return medians of the image measurements over `repeat` interleaved rounds, and of `saves` live edits."""
     root = Path(tempfile.mkdtemp(prefix="kiln-bench-img-", dir=workdir))
     try:
-        plain, pictured, output = root / "plain", root / "pictured", root / "out"
+        plain, pictured = root / "plain", root / "pictured"
         make_corpus(plain, count, seed)
         add_photo_articles(plain, photos, seed, photos=False)
         make_corpus(pictured, count, seed)
         edited = add_photo_articles(pictured, photos, seed, photos=True)
         images = sorted(pictured.glob("content/articles/photos-*/*.jpg"))
-        names = ("floor", "cold_plain", "cold_pictured", "warm_plain", "warm_pictured")
-        runs: dict[str, list[float]] = {name: [] for name in names}
+        names = ("floor", "cold_plain", "cold_pictured", "warm_plain", "warm_pictured", "warm_plain_cpu")
+        runs: dict[str, list[float]] = {name: [] for name in (*names, "warm_pictured_cpu")}
         peak = 0.0
         for _ in range(repeat):
             runs["floor"].append(pillow_floor(images, os.cpu_count() or 1))
             for name, source in (("plain", plain), ("pictured", pictured)):
-                clean(source, output)
-                cold, memory = timed_build(source, output)
+                clean(source, root / f"out-{name}")
+                cold, memory, _ = timed_build_cpu(source, root / f"out-{name}")
                 runs[f"cold_{name}"].append(cold)
-                runs[f"warm_{name}"].append(timed_build(source, output)[0])
                 peak = max(peak, memory) if name == "pictured" else peak
+            for _ in range(3):  # warm builds of both kinds in turn, so that the machine's drift hits both alike
+                for name, source in (("plain", plain), ("pictured", pictured)):
+                    wall, _, cpu = timed_build_cpu(source, root / f"out-{name}")
+                    runs[f"warm_{name}"].append(wall)
+                    runs[f"warm_{name}_cpu"].append(cpu)
         medians = {name: statistics.median(values) for name, values in runs.items()}
         image_time = medians["cold_pictured"] - medians["cold_plain"]
         edits = sorted(serve_and_measure(pictured, edited, saves)) if saves else []
@@ -204,6 +208,7 @@ def measure_images(count: int, photos: int, repeat: int, workdir: Path, seed: in
             "runs_seconds": runs,
             "cold_images_over_floor": round(image_time / medians["floor"], 3),
             "warm_difference_seconds": round(medians["warm_pictured"] - medians["warm_plain"], 3),
+            "warm_cpu_difference_seconds": round(medians["warm_pictured_cpu"] - medians["warm_plain_cpu"], 3),
             "peak_memory_mb": round(peak, 1),
             "live_edit_ms": {
                 "median": round(statistics.median(edits), 1) if edits else None,
@@ -216,7 +221,7 @@ def measure_images(count: int, photos: int, repeat: int, workdir: Path, seed: in
 
 def print_images(results: list[dict[str, object]]) -> None:
     """Print the image measurements as a table."""
-    columns = ("photos", "floor s", "images s", "/floor", "warm -img", "warm +img", "peak MB", "edit ms")
+    columns = ("photos", "floor s", "images s", "/floor", "warm -img", "warm +img", "cpu +-", "peak MB", "edit ms")
     print(" ".join(f"{name:>10}" for name in columns))
     for result in results:
         m = result["median_seconds"]
@@ -229,6 +234,7 @@ def print_images(results: list[dict[str, object]]) -> None:
             f"{result['cold_images_over_floor']:.2f}",
             f"{m['warm_plain']:.3f}",
             f"{m['warm_pictured']:.3f}",
+            f"{result['warm_cpu_difference_seconds']:+.3f}",
             result["peak_memory_mb"],
             live["median"] or "-",
         )
@@ -237,6 +243,12 @@ def print_images(results: list[dict[str, object]]) -> None:
 
 def timed_build(source: Path, output: Path) -> tuple[float, float]:
     """Run one build process; return its wall time in seconds and its peak memory in MB."""
+    elapsed, memory, _ = timed_build_cpu(source, output)
+    return elapsed, memory
+
+
+def timed_build_cpu(source: Path, output: Path) -> tuple[float, float, float]:
+    """Run one build process; return its wall time and CPU time (user + system) in seconds, and peak memory in MB."""
     # As on an editor's machine, Python keeps its compiled bytecode (some sandboxes turn that off for everything).
     environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
@@ -249,7 +261,7 @@ def timed_build(source: Path, output: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"build failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _convert_all(texts: list[str]) -> int:

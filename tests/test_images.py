@@ -344,3 +344,29 @@ def test_pixels_in_another_colour_space_are_converted_to_srgb() -> None:
         assert "icc_profile" not in image.info
         red, green, blue = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
         assert red < 10 and green > 245 and blue < 10, encoded.mime  # the profile's red is sRGB's green
+
+
+def test_a_touched_image_is_hashed_again_and_a_damaged_entry_made_again(
+    site: Callable[..., Path], build: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(bundle())
+    assert build(source).code == 0
+    published = snapshot(source / "site")
+    entries = sorted((source / ".kiln-cache" / "images").glob("*.bin"))
+    assert len(entries) == 5
+    made: list[int] = []
+    make = imaging.make
+
+    def counted(data: bytes, og: bool) -> imaging.Made:
+        made.append(len(data))
+        return make(data, og)
+
+    monkeypatch.setattr(imaging, "make", counted)
+    os.utime(source / "content/articles/bench/shot.png", ns=(1, 1))  # same bytes, another signature
+    assert build(source).code == 0
+    assert made == []
+    damaged = entries[0].read_bytes()
+    entries[0].write_bytes(damaged[:-10] + bytes(10))
+    assert build(source).code == 0
+    assert len(made) == 1
+    assert snapshot(source / "site") == published
