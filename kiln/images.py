@@ -214,23 +214,13 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
             continue
         digest, size = got
         if size > LARGE_BYTES:
-            for use in found:
-                problems.warn(
-                    "image file is over 10 MB",
-                    use.page.src_path,
-                    use.ref.line,
-                    f"expected a smaller original in the repository, got {size / 2**20:.1f} MB in {path}; "
-                    "scale it down before adding it (what is published is small either way)",
-                )
+            _warn_large(path, size, found, problems)
         if path.lower().endswith(".svg"):
-            svg = _read(source / path)
-            if (problem := imaging.svg_problem(svg)) is not None:
-                for use in found:
-                    problems.error("SVG image is not safe to publish", use.page.src_path, use.ref.line, problem)
-                continue
-            pictures[path] = _svg_picture(path, svg)
-            files[pictures[path].fallback.url[1:]] = svg
-            immutable.append(pictures[path].fallback.url)
+            svg = _svg(source, path, found, problems)
+            if svg is not None:
+                pictures[path] = svg[0]
+                files[svg[0].fallback.url[1:]] = svg[1]
+                immutable.append(svg[0].fallback.url)
             continue
         og = any(use.cover for use in found)
         key = hashlib.sha256(f"{_CODE}\0{og}\0{digest}".encode()).hexdigest()
@@ -255,7 +245,31 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
     return Images(pictures, files, tuple(sorted(immutable)))
 
 
+def _warn_large(path: str, size: int, found: list[_Use], problems: Problems) -> None:
+    """Record a warning for each use of an original over LARGE_BYTES."""
+    for use in found:
+        problems.warn(
+            "image file is over 10 MB",
+            use.page.src_path,
+            use.ref.line,
+            f"expected a smaller original in the repository, got {size / 2**20:.1f} MB in {path}; "
+            "scale it down before adding it (what is published is small either way)",
+        )
+
+
+def _svg(source: Path, path: str, found: list[_Use], problems: Problems) -> tuple[Picture, bytes] | None:
+    """Return an SVG's Picture and bytes, or None after recording why it is not safe to publish."""
+    data = _read(source / path)
+    if (problem := imaging.svg_problem(data)) is not None:
+        for use in found:
+            problems.error("SVG image is not safe to publish", use.page.src_path, use.ref.line, problem)
+        return None
+    return _svg_picture(path, data), data
+
+
 class _Refused(Exception):
+    """An image file that cannot be used at all: what is wrong, and what was expected."""
+
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.message, self.hint = message, hint
