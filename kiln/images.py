@@ -137,8 +137,10 @@ def publish_images(site: Site, source: Path, problems: Problems, cache: ImageCac
     """Return the site with each page's images as <picture> elements, and the image files to publish.
 
     Every problem (missing, unreadable, too large, unsafe SVG, a path that leaves its folder) is recorded
-    against each markdown line that refers to the image.
+    against each markdown line that refers to the image. After errors in earlier stages the images are only
+    found and checked, not made: the build will stop anyway, with these problems listed beside the others.
     """
+    make = not problems.errors
     cache.load()
     cache.used.clear()
     uses: dict[str, list[_Use]] = {}
@@ -149,7 +151,7 @@ def publish_images(site: Site, source: Path, problems: Problems, cache: ImageCac
                 problems.error(problem[0], page.src_path, use.ref.line, f"{problem[1]}, got {use.ref.src!r}")
             elif path is not None:
                 uses.setdefault(path, []).append(use)
-    images = _publish(source, uses, problems, cache)
+    images = _publish(source, uses, problems, cache, make)
     dressed: dict[Path, Page] = {}
     for page in site.all_pages:
         if page.images or page.image:
@@ -196,7 +198,7 @@ def resolve(page_path: Path, src: str) -> tuple[str | None, tuple[str, str] | No
     return relative.as_posix(), None
 
 
-def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cache: ImageCache) -> Images:
+def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cache: ImageCache, make: bool) -> Images:
     """Return the pictures and files of every image used, made in the worker pool unless the cache has them."""
     root = source.resolve()
     pending: list[_Job] = []
@@ -230,6 +232,8 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
             continue
         pending.append((path, key, digest, og, size))  # workers read the bytes: only one file is held at once
     cache.digests = seen
+    if not make:
+        return Images()
     results = spread(lambda jobs: _make_chunk(source, jobs), pending, weight=lambda job: job[4], threshold=2)
     for (path, key, *_), result in zip(pending, results, strict=True):
         if isinstance(result, imaging.Made):

@@ -74,7 +74,6 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)
     site = replace(site, preview=True) if options.preview else site
-    problems.raise_errors()
     site, images = publish_images(site, options.source, problems, caches.images)
     problems.raise_errors()
     assets = fingerprint(read_static(options.source, problems), images.files, images.immutable)

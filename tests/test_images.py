@@ -370,3 +370,21 @@ def test_a_touched_image_is_hashed_again_and_a_damaged_entry_made_again(
     assert build(source).code == 0
     assert len(made) == 1
     assert snapshot(source / "site") == published
+
+
+def test_image_errors_come_with_the_other_errors_of_the_build(
+    site: Callable[..., Path], build: Callable[..., Run]
+) -> None:
+    source = site(
+        {
+            "content/articles/a/index.md": "---\ntitle: A\ndate: 2026-01-02\n---\n![Gone](gone.jpg)\n",
+            "content/articles/b.md": "---\ndate: 2026-01-02\n---\nNo title.\n",
+        }
+    )
+    result = build(source)
+    assert result.code == 1
+    assert error_lines(result) == [
+        "content/articles/a/index.md:5: image not found (expected the file beside the markdown file or under "
+        "static/, got content/articles/a/gone.jpg)",
+        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, got none)",
+    ]
