@@ -497,7 +497,8 @@ def test_screenshots_of_each_page_type(open_tab: Any, served: Served) -> None:
             tab = open_tab(width=width, scheme=scheme)
             for name in PAGE_TYPES:
                 path = SCREENSHOTS / f"{name}-{width}-{scheme}.png"
-                tab.page.goto(served.url(name))
+                # every request settled (the favicon, lazy photos), so that leaving the page cancels none
+                tab.page.goto(served.url(name), wait_until="networkidle")
                 tab.page.screenshot(path=str(path), full_page=True)
                 assert path.stat().st_size > 5000
             assert tab.problems == []
