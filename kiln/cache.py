@@ -32,6 +32,9 @@ from .content import Page, Source
 from .errors import SiteError
 from .load import SourceMemo
 
+if typing.TYPE_CHECKING:
+    from .images import ImageCache
+
 CACHE_FOLDER = ".kiln-cache"
 PAGES_FILE = "pages.bin"
 FORMAT = 2
@@ -305,10 +308,11 @@ def write_checked(folder: Path, name: str, data: bytes) -> None:
 
 @dataclasses.dataclass
 class Caches:
-    """Both caches of a source folder; a serve process keeps one for all its rebuilds."""
+    """The caches of a source folder; a serve process keeps one for all its rebuilds."""
 
     pages: PageCache
     rendered: RenderCache
+    images: ImageCache
     sources: SourceMemo | None = None  # serve's: content files unchanged since the last rebuild are not read again
 
     def start(self) -> None:
@@ -320,11 +324,14 @@ class Caches:
         """After a successful build: store the parsed pages and drop what the build did not use."""
         self.pages.save()
         self.rendered.save()
+        self.images.save()
 
 
 def open_caches(source: Path, enabled: bool = True) -> Caches:
     """Return the caches of a source folder (empty ones that are never stored when disabled)."""
-    return Caches(open_cache(source, enabled), open_render_cache(source, enabled))
+    from .images import open_image_cache  # images imports the pool, which imports this module
+
+    return Caches(open_cache(source, enabled), open_render_cache(source, enabled), open_image_cache(source, enabled))
 
 
 def open_render_cache(source: Path, enabled: bool = True) -> RenderCache:

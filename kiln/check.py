@@ -39,6 +39,7 @@ SKIPPED_SCHEMES = ("mailto", "tel", "data")
 CACHE_FILE = Path(".kiln-cache") / "links.json"
 CACHE_HOURS = 24
 USER_AGENT = "kiln-check/1 (link checker of a static site)"
+_VARIANT = re.compile(r"-[0-9]+w\.[0-9a-f]{8}(\.[a-z]+)$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ class _Reader(HTMLParser):
             for candidate in values["srcset"].split(","):
                 if candidate.strip():
                     self.document.links.append((candidate.split()[0], line, tag))
-        if tag == "img":
+        decorative = "decorative" in values.get("class", "").split() and dict(attrs).get("alt") == ""
+        if tag == "img" and not decorative:  # an empty alt is right when the writer said the image is decorative
             self.document.images.append((values.get("src", ""), dict(attrs).get("alt"), line))
         if re.fullmatch(r"h[1-6]", tag):
             self._heading = (int(tag[1]), line, [])
@@ -319,11 +321,15 @@ def _check_images(name: str, document: Document, places: Places, findings: Probl
     """Record images without alternative text."""
     for src, alt, line in document.images:
         if alt is None or not alt.strip():
-            where = places.find(name, line, [f"]({src}", src, src.rsplit("/", 1)[-1]])
+            base = src.rsplit("/", 1)[-1]
+            written = _VARIANT.sub(r"\1", base)  # a published variant, bench-800w.1a2b3c4d.jpg, was bench.jpg
+            needles = [f"]({src}", src, base] if written == base else [f"]({written}", f"/{written}"]
+            where = places.find(name, line, needles)
+            shown = src if written == base else written
             findings.warn(
                 "image has no alt text",
                 *where,
-                f"expected a description for people who cannot see it, such as ![Two people talking]({src}), "
+                f"expected a description for people who cannot see it, such as ![Two people talking]({shown}), "
                 f"got {'no alt attribute' if alt is None else 'an empty one'}",
             )
 

@@ -218,6 +218,17 @@ def _entries(field: Field) -> dict[str, Any]:
     return {"widget": "list", "fields": [form_field(entry) for entry in field.entries]}
 
 
+def _picture(field: Field) -> dict[str, Any]:
+    """Return a picture chooser: one of this site's pictures (/static/…) or an https address."""
+    return {
+        "widget": "image",
+        "choose_url": True,
+        "media_folder": "/" + MEDIA_FOLDER,
+        "public_folder": "/" + MEDIA_FOLDER,
+        "pattern": [SITE_PATH_OR_HTTPS, "A picture of this site (/static/…) or an address starting with https://"],
+    }
+
+
 WIDGETS: dict[str, Any] = {
     "text": _text,
     "markdown": lambda field: {"widget": "markdown"},
@@ -250,16 +261,12 @@ WIDGETS: dict[str, Any] = {
             "pattern": [HTTPS, "An address starting with https://"],
         },
     },
+    "alt": _text,
     "currency": lambda field: {"widget": "string", "pattern": ["^[A-Z]{3}$", "Three capital letters, such as USD"]},
     "url": lambda field: {"widget": "string", "pattern": [HTTPS, "An address starting with https://"]},
     # The picture for link previews is a site path or an https URL (a page's own folder is not one of them).
-    "image": lambda field: {
-        "widget": "image",
-        "choose_url": True,
-        "media_folder": "/" + MEDIA_FOLDER,
-        "public_folder": "/" + MEDIA_FOLDER,
-        "pattern": [SITE_PATH_OR_HTTPS, "A picture of this site (/static/…) or an address starting with https://"],
-    },
+    "image": _picture,
+    "site_image": _picture,
     "choice": lambda field: {"widget": "select", "options": list(field.choices)},
     "entries": _entries,
 }

@@ -16,6 +16,7 @@ from .config import Config
 from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
+from .picture import ImageRef, Picture
 from .sanitize import needs_sanitizing, sanitize
 from .schema import Field, field_named, fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
@@ -95,7 +96,8 @@ class Page:
     author: str | None = None
     tags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # old URLs that now lead here
-    image: str | None = None
+    image: str | None = None  # as written: beside the markdown file, under /static/, or an https URL
+    image_alt: str | None = None  # "" when the front matter says the image is decorative
     program: str | None = None
     signup_url: str | None = None
     duration_weeks: int | None = None
@@ -106,6 +108,8 @@ class Page:
     facilitator: str | None = None
     skills: tuple[Skill, ...] = ()
     steps: tuple[str, ...] = ()
+    images: tuple[ImageRef, ...] = ()  # the local images of the body, with their lines
+    cover: Picture | None = None  # `image:` as published, once images.py has made it
     reviewed_by: str | None = None  # an author's slug
     reviewed: dt.datetime | None = None
     price_amount: str | None = None  # as written, for machines: "60" or "59.5"
@@ -221,6 +225,7 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
         body=rendered.html,
         headings=rendered.headings,
         words=len(_TAG.sub(" ", rendered.html).split()),
+        images=_image_refs(rendered.images, body, body_line),
         lines=dict(loaded[1]),
         **_page_values(values, fields, config, rendered.html),
     )
@@ -278,6 +283,17 @@ def _page_values(values: dict[str, Any], fields: Fields, config: Config, body_ht
                 "expected `signup_url: https://...` here or a site-wide `signup_url` in site.yaml",
             )
     return values | {"extra": extra}
+
+
+def _image_refs(sources: tuple[str, ...], body: str, body_line: int) -> tuple[ImageRef, ...]:
+    """Return the body's local images with the line each is written on (found in order, from the last one)."""
+    refs: list[ImageRef] = []
+    start = 0
+    for src in sources:
+        found = body.find(src, start)
+        start = found + len(src) if found >= 0 else start
+        refs.append(ImageRef(src, body_line + body[: max(found, 0)].count("\n")))
+    return tuple(refs)
 
 
 def _aliases(fields: Fields, listed: tuple[str, ...]) -> tuple[str, ...]:
@@ -364,7 +380,7 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
 def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
-    if PurePosixPath(name).stem == BUNDLE_STEM and folders:  # a page bundle: the folder is the page
+    if PurePosixPath(name).stem.lower() == BUNDLE_STEM and folders:  # a page bundle: the folder is the page
         *folders, name = folders
     slug = slugify(PurePosixPath(name).stem)
     explicit = values["slug"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from .config import CONFIG_NAME, Config, parse_config
 from .content import BUNDLE_STEM, MAX_FILE_BYTES, SECTIONS, Page, Source
 from .errors import Problems
+from .picture import PICTURES
 from .site import check_static_names, path_problem
 from .urls import dest_for
 
@@ -69,12 +70,19 @@ def read_sources(source: Path, problems: Problems, memo: SourceMemo | None = Non
     for section in SECTIONS:
         folder = source / CONTENT / section
         deep = section == "articles"
-        for path in _files(folder, source, problems, deep):
-            if path.lower().endswith(".md"):
+        # programs and pages may be page bundles too: <slug>/index.md with its images beside it
+        for path in _files(folder, source, problems, deep=True):
+            if path.lower().endswith(".md") and (deep or _top_or_bundle(path[len(str(folder)) + 1 :])):
                 sources.append(_source(path, CONTENT + path[start:], memo, seen))
     if memo is not None:
         memo.entries = seen
     return sources
+
+
+def _top_or_bundle(relative: str) -> bool:
+    """Return whether a file under a section folder is a page of it: directly in it, or a bundle's index.md."""
+    parts = relative.split(os.sep)
+    return len(parts) == 1 or (len(parts) == 2 and parts[1].lower() == "index.md")
 
 
 def _source(path: str, relative: str, memo: SourceMemo | None, seen: dict[Path, tuple[Signature, Source]]) -> Source:
@@ -112,10 +120,10 @@ def read_static(source: Path, problems: Problems) -> dict[str, bytes]:
 
 
 def read_bundles(source: Path, pages: Iterable[Page], taken: Iterable[str], problems: Problems) -> dict[str, bytes]:
-    """Return the files beside each page bundle's index.md (its pictures), keyed by their place beside the page.
+    """Return the files beside each page bundle's index.md but its pictures, keyed by their place beside the page.
 
-    A page content/articles/<slug>/index.md is published at /articles/<slug>/, so a picture beside it, linked
-    from its text as `photo.jpg`, is published at /articles/<slug>/photo.jpg.
+    A page content/articles/<slug>/index.md is published at /articles/<slug>/, so a file beside it, linked
+    from its text as `notes.pdf`, is published at /articles/<slug>/notes.pdf.
     """
     taken = {name.lower() for name in taken}
     files: dict[str, bytes] = {}
@@ -125,7 +133,8 @@ def read_bundles(source: Path, pages: Iterable[Page], taken: Iterable[str], prob
         folder = dest_for(page.url).removesuffix("index.html")
         for path in _files(source / page.src_path.parent, source, problems, deep=False):
             name = Path(path).name
-            if name.lower().endswith(".md"):
+            # pictures go through images.py, which publishes them resized and without metadata, never as they are
+            if name.lower().endswith((".md", *PICTURES)):
                 continue
             where = page.src_path.parent / name
             problem = path_problem(folder + name)

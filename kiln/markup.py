@@ -87,6 +87,7 @@ class Rendered:
     headings: tuple[Heading, ...]
     bad_links: tuple[str, ...]
     title: str | None = None  # the text of a leading h1 that was taken out as the page's title
+    images: tuple[str, ...] = ()  # the src of each image on this site, as written, in order
 
 
 def same_title(one: str, other: str) -> bool:
@@ -134,6 +135,7 @@ class _Links(Treeprocessor):
         super().__init__(md)
         self.urls = urls
         self.bad: list[str] = []
+        self.images: list[str] = []
 
     def run(self, root: etree.Element) -> None:
         for element in root.iter():
@@ -148,7 +150,10 @@ class _Links(Treeprocessor):
         if parts is None or (scheme and scheme not in SAFE_SCHEMES):
             self.bad.append(value)
             del element.attrib[attribute]
-        elif value.startswith("/") and not value.startswith("//"):
+            return
+        if element.tag == "img" and attribute == "src" and not scheme and not parts.netloc:
+            self.images.append(value)  # images.py makes it a <picture>, or says what is wrong with it
+        if value.startswith("/") and not value.startswith("//"):
             element.set(attribute, self.urls.path(value))
         elif scheme in ("http", "https") or value.startswith("//"):
             if attribute == "href":
@@ -345,6 +350,7 @@ class Markup:
             self._trim(text)
         self._links.processor.bad = []
         self._links.headings.title, self._links.headings.taken = title, None
+        self._links.processor.images = []
         self._clock.deadline = time.monotonic() + RENDER_SECONDS
         try:
             output = self._md.convert(text)
@@ -357,7 +363,14 @@ class Markup:
         finally:
             self._clock.deadline = math.inf
         tokens: list[dict[str, Any]] = getattr(self._md, "toc_tokens", [])
-        return Rendered(output, tuple(_flatten(tokens)), tuple(self._links.processor.bad), self._links.headings.taken)
+        processor = self._links.processor
+        return Rendered(
+            output,
+            tuple(_flatten(tokens)),
+            tuple(processor.bad),
+            title=self._links.headings.taken,
+            images=tuple(processor.images),
+        )
 
 
 def _extensions() -> list[Extension]:

@@ -14,6 +14,7 @@ from .cms import admin_files
 from .cohorts import cached_calendars, calendar_jobs, make_calendars
 from .config import Config
 from .errors import Problems, SiteError
+from .images import Images, dress, publish_images
 from .load import read_bundles, read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
@@ -49,6 +50,7 @@ class Rendered:
     files: dict[str, bytes]
     warnings: list[SiteError] = field(default_factory=list)
     assets: dict[str, str] = field(default_factory=dict)  # static files' paths -> their fingerprinted names
+    images: Images = field(default_factory=Images)
 
 
 def render(options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None) -> Rendered:
@@ -75,8 +77,9 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     now = options.now or dt.datetime.now(dt.UTC)
     site = make_site(pages, config, problems, now, options.drafts)
     site = replace(site, preview=True) if options.preview else site
+    site, images = publish_images(site, options.source, problems, caches.images)
     problems.raise_errors()
-    assets = fingerprint(read_static(options.source, problems))
+    assets = fingerprint(read_static(options.source, problems), images.files, images.immutable)
     calendars = calendar_jobs(site.programs, config, site.now)
     found = cached_calendars(calendars, caches.rendered) if not caches.rendered.empty() else {}
     # while other processes render, this one stores the parsed pages
@@ -88,7 +91,7 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     files.update(admin_files(options.source, config, _style_url(config, assets.names), problems))
     files.update(host_files(site, files, assets, problems))
     problems.raise_errors()
-    return Rendered(site, files, problems.warnings, assets.names)
+    return Rendered(site, files, problems.warnings, assets.names, images)
 
 
 def _style_url(config: Config, assets: dict[str, str]) -> str:
@@ -114,13 +117,16 @@ def rerender(
     except OSError:
         return None
     parsed = parse_pages([source], previous.site.config, problems, caches.pages)
-    if problems.errors or problems.warnings or not parsed or not parsed[0].same_but_text(old):
+    if problems.errors or problems.warnings or not parsed:
         return None
-    site = replace_page(previous.site, old, parsed[0])
+    new = dress(parsed[0], previous.images.pictures, Urls(previous.site.config.base_url))
+    if new is None or not new.same_but_text(old):  # an image that was not there before needs a full build
+        return None
+    site = replace_page(previous.site, old, new)
     templates = Templates(environment, options.source)
-    wanted = outputs_showing_text(site, parsed[0])
+    wanted = outputs_showing_text(site, new)
     files = previous.files | render_site(site, templates, problems, previous.assets, caches.rendered, wanted=wanted)
-    return None if problems.errors else Rendered(site, files, [], previous.assets)
+    return None if problems.errors else Rendered(site, files, [], previous.assets, previous.images)
 
 
 def build(options: Options) -> tuple[Rendered, Written]:

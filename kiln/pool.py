@@ -43,6 +43,7 @@ def spread(
     items: list[Item],
     weight: Callable[[Item], int] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    threshold: int = POOL_THRESHOLD,
 ) -> list[Result]:
     """Return task's result for each item, in the order of the items: on every core when there are many.
 
@@ -50,10 +51,11 @@ def spread(
     larger chunks first and smaller ones last, and each worker takes the next chunk when it is done with one,
     so that the workers finish together. An exception in a worker is raised here. `meanwhile` is work worth doing
     only beside other processes (such as compiling templates ahead of need): it runs in this process while the
-    workers work, and not at all when there are none.
+    workers work, and not at all when there are none. Below `threshold` items the task runs in this process
+    (images, each far more work than a page, use a pool from two).
     """
-    workers = min(_cores(), len(items) // (POOL_THRESHOLD // 2) or 1)
-    if len(items) < POOL_THRESHOLD or workers < 2 or not hasattr(os, "fork"):
+    workers = min(_cores(), len(items) // max(1, threshold // 2) or 1)
+    if len(items) < threshold or workers < 2 or not hasattr(os, "fork"):
         return task(items) if items else []
     dealt = _deal(items, _shares(workers), weight or (lambda item: 1))
     chunks = _forked(task, [[items[index] for index in indices] for indices in dealt], workers, meanwhile)

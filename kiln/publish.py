@@ -46,11 +46,17 @@ class Assets:
     names: dict[
         str, str
     ]  # site-relative URL -> the URL pages use, e.g. /static/style.css -> /static/style.1a2b3c4d.css
+    immutable: tuple[str, ...] = ()  # other fingerprinted files (images' variants), cached for a year too
 
 
-def fingerprint(static: dict[str, bytes]) -> Assets:
-    """Return the static files plus a copy of each theme file named after its content, to be cached for a year."""
-    files = dict(static)
+def fingerprint(
+    static: dict[str, bytes], images: dict[str, bytes] | None = None, immutable: tuple[str, ...] = ()
+) -> Assets:
+    """Return the static files plus a copy of each theme file named after its content, to be cached for a year.
+
+    `images` are the files made of pages' images (they replace a static original of the same name: stripped).
+    """
+    files = dict(static) | (images or {})
     names = {"/" + name: "/" + name for name in static}
     theme = [name for name in static if name.lower().endswith(THEME_SUFFIXES)]
     # stylesheets last, so that the fonts and images they point to already have their new names
@@ -61,7 +67,7 @@ def fingerprint(static: dict[str, bytes]) -> Assets:
         hashed = fingerprinted_name(name, data)
         files[hashed] = data
         names["/" + name] = "/" + hashed
-    return Assets(files, names)
+    return Assets(files, names, immutable)
 
 
 def fingerprinted_name(name: str, data: bytes) -> str:
@@ -189,7 +195,7 @@ def headers(urls: Urls, assets: Assets, preview: bool, top_level: list[str] | No
             lines += ["", urls.path("/" + name), f"  {CSP_HEADER}: {CSP}"]
         lines += ["", urls.path(f"/{ADMIN}/*"), f"  {CSP_HEADER}: {ADMIN_CSP}"]
         lines += [] if preview else ["  X-Robots-Tag: noindex"]
-    for hashed in sorted(url for plain, url in assets.names.items() if url != plain):
+    for hashed in sorted({url for plain, url in assets.names.items() if url != plain} | set(assets.immutable)):
         lines += ["", urls.path(hashed), f"  Cache-Control: {IMMUTABLE}"]
     return "\n".join(lines) + "\n"
 

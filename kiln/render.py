@@ -22,6 +22,7 @@ from .cache import RenderCache, generator_digest, read_checked, write_checked
 from .cohorts import Upcoming, action, course_instances, offer, overall_status, upcoming
 from .content import Page, Summary
 from .errors import Problems, SiteError
+from .images import cover_html
 from .pool import spread
 from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for
@@ -476,6 +477,7 @@ def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
         "url": urls.path,
         "absolute_url": urls.absolute,
         "structured_data": lambda page, **parts: structured_data(site, urls, page, **parts),
+        "cover": lambda page: Safe(cover_html(page, urls)),
         "iso": iso,
         "long_date": long_date,
         "status": None,
@@ -580,7 +582,9 @@ def _article_page(
         "mainEntityOfPage": url,
         "keywords": list(page.tags),
     }
-    if page.image:
+    if page.cover is not None and page.cover.og is not None:
+        article["image"] = urls.absolute(page.cover.og.url)
+    elif page.image:
         article["image"] = page.image if page.image.startswith("https:") else urls.absolute(page.image)
     data: dict[str, Any] = {
         "@type": "WebPage",

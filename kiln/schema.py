@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .fields import Fields
-from .urls import https_problem
+from .urls import https_problem, split_url
 
 KINDS = ("article", "program", "page", "author")
 ALL = KINDS
@@ -35,7 +35,9 @@ TYPE_NAMES = {
     "urls": "list of `https://` URLs",
     "currency": "three-letter currency code",
     "url": "`https://` URL",
-    "image": "`/static/…` path or `https://` URL",
+    "image": "file beside the text, `/static/…` path or `https://` URL",
+    "alt": "text (`''` for a decorative picture)",
+    "site_image": "`/static/…` path or `https://` URL",
     "slug": "lower-case text",
     "choice": "one of a few words",
     "entries": "list of entries",
@@ -149,7 +151,14 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("reviewed", "date", ("article",), "when that review was done (`check` warns when it gets old)", "2026-11-30"),
     Field("tags", "list", ("article",), "topic pages at `/tags/<tag>/`", "[trust, communication]", starter=True),
-    Field("image", "image", ("article",), "the picture for link previews", "/static/trust.jpg"),
+    Field("image", "image", ("article",), "the picture at the top and in link previews", "bench.jpg"),
+    Field(
+        "image_alt",
+        "alt",
+        ("article",),
+        "what `image` shows, for people who cannot see it; `''` when it is only decoration",
+        "Two people talking on a park bench",
+    ),
     Field(
         "program",
         "slug",
@@ -246,7 +255,7 @@ FIELDS: tuple[Field, ...] = (
     Field("name", "text", ("author",), "the person's name, as bylines show it", "Dana Reyes", required=True),
     Field("credentials", "text", ("author",), "degrees and licences after the name", "LCSW"),
     Field("role", "text", ("author",), "what they do", "Clinical social worker"),
-    Field("photo", "image", ("author",), "their picture on their page", "/static/dana-reyes.jpg"),
+    Field("photo", "site_image", ("author",), "their picture on their page", "/static/dana-reyes.jpg"),
     Field(
         "links",
         "urls",
@@ -313,11 +322,28 @@ def _entries(fields: Fields, field: Field, zone: ZoneInfo) -> tuple[dict[str, An
 
 
 def _image(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
-    """Return an image reference: a site path such as /static/x.jpg, or an https URL."""
+    """Return an image reference: a file beside the markdown file, a site path such as /static/x.jpg, or https."""
+    value = fields.text(field.name)
+    parts = split_url(value) if value is not None else None
+    if value is None or parts is not None and not parts.scheme and not parts.netloc:
+        return value  # a local file, or none: images.py finds and checks it
+    return fields.https_url(field.name)
+
+
+def _site_image(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
+    """Return a picture published as it is: a site path such as /static/x.jpg, or an https URL."""
     value = fields.text(field.name)
     if value is None or value.startswith("/") and not value.startswith("//"):
         return value
     return fields.https_url(field.name)
+
+
+def _alt(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
+    """Return a text alternative: '' when the front matter says, with an empty text, that the image is decorative."""
+    value = fields.data[field.name]
+    if isinstance(value, str) and not value.strip():
+        return ""
+    return fields.text(field.name)
 
 
 def _datetime(fields: Fields, field: Field, zone: ZoneInfo) -> dt.datetime | None:
@@ -370,6 +396,8 @@ READERS: dict[str, Callable[[Fields, Field, ZoneInfo], Any]] = {
     "url": lambda fields, field, zone: fields.https_url(field.name),
     "choice": lambda fields, field, zone: fields.choice(field.name, field.choices),
     "image": _image,
+    "alt": _alt,
+    "site_image": _site_image,
     "entries": _entries,
 }
 

@@ -131,6 +131,24 @@ def replace_page(site: Site, old: Page, new: Page) -> Site:
     )
 
 
+def replace_pages(site: Site, new: dict[Path, Page]) -> Site:
+    """Return the site with pages swapped for new versions of them (by source path) wherever they appear."""
+    if not new:
+        return site
+
+    def swap(pages: tuple[Page, ...]) -> tuple[Page, ...]:
+        return tuple(new.get(page.src_path, page) for page in pages)
+
+    return dataclasses.replace(
+        site,
+        articles=swap(site.articles),
+        programs=swap(site.programs),
+        pages=swap(site.pages),
+        tags=tuple(Tag(tag.name, tag.slug, swap(tag.articles)) for tag in site.tags),
+        related={url: swap(pages) for url, pages in site.related.items()},
+    )
+
+
 def make_site(pages: list[Page], config: Config, problems: Problems, now: dt.datetime, drafts: bool) -> Site:
     """Return the Site made of the given pages, recording duplicate URLs and broken program references."""
     published = [page for page in pages if drafts or not (page.draft or (page.date and page.date > now))]

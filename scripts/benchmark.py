@@ -3,6 +3,13 @@
 
 Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--saves 15] [--workdir /dev/shm] [--json out.json]
        [--imports 1000]  (also: `build.py import wordpress` of that many posts, then a cold build of the result)
+       python scripts/benchmark.py --images 20 [--articles 1000] ...
+
+With --images N, the same corpus is built twice more, with and without N photo-like 4032x3024 JPEGs carrying
+EXIF (five to an article bundle): the cold image time (cold build with photos minus cold build without) is set
+against a floor, Pillow alone making the same variants with the same settings on all cores; warm builds with
+and without the photos, and the peak memory of the build with them, are reported beside it; the live edit is
+then timed on an article with five photos.
 
 Every build is a separate `python build.py` process, timed from start to exit (wall clock), so start-up and
 imports count, as they do for an editor. Runs of different kinds are interleaved so that drift of the machine
@@ -29,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the script runs from a checkout, installed or not
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests"))  # photos.py, the test images
 from serve_latency import serve_and_measure  # noqa: E402 - found through the line above
 
 WORDS = (
@@ -98,8 +106,150 @@ def make_corpus(root: Path, count: int, seed: int) -> list[Path]:
     return paths
 
 
+PHOTO_SIZE = (4032, 3024)
+PHOTOS_PER_ARTICLE = 5
+
+
+def add_photo_articles(root: Path, count: int, seed: int, photos: bool) -> Path:
+    """Add article bundles with `count` photos, five to each (only their text unless `photos`); return the first."""
+    from photos import photo
+
+    first = None
+    for start in range(0, count, PHOTOS_PER_ARTICLE):
+        number = start // PHOTOS_PER_ARTICLE + 1
+        folder = root / "content" / "articles" / f"photos-{number}"
+        folder.mkdir(parents=True)
+        body = []
+        for index in range(start, min(count, start + PHOTOS_PER_ARTICLE)):
+            name = f"photo-{index + 1}.jpg"
+            if photos:  # every fourth one stored sideways, as phones do, with orientation 6
+                data = photo(*PHOTO_SIZE, orientation=6 if index % 4 == 3 else 1, seed=seed + index)
+                (folder / name).write_bytes(data)
+                body.append(f"![Photo {index + 1} of the walk]({name})")
+            body.append(f"Paragraph {index + 1} about the walk, what we saw and what we talked about.")
+        (folder / "index.md").write_text(
+            f"---\ntitle: A walk in photos, part {number}\ndate: 2024-06-{number % 28 + 1:02d}\n"
+            f"description: Photos of a walk.\n---\n\n" + "\n\n".join(body) + "\n"
+        )
+        first = first or folder / "index.md"
+    assert first is not None
+    return first
+
+
+def _pillow_alone(path: Path) -> int:
+    """Make one photo's variants with Pillow and the build's settings, nothing else; return the bytes made."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from kiln import imaging
+
+    made = 0
+    with Image.open(path) as image:
+        image.draft("RGB", (image.width // 2, image.height // 2))
+        upright = (ImageOps.exif_transpose(image) or image).convert("RGB")
+        upright.info = {}
+        sizes = imaging.widths(upright.width)
+        for width in sizes:
+            resized = upright.resize(
+                (width, round(upright.height * width / upright.width)), Image.Resampling.LANCZOS, reducing_gap=3.0
+            )
+            formats = [("AVIF", imaging.AVIF), ("WEBP", imaging.WEBP)]
+            if width == max(size for size in sizes if size <= imaging.FALLBACK_WIDTH):
+                formats.append(("JPEG", imaging.FALLBACK["JPEG"]))
+            for name, options in formats:
+                buffer = io.BytesIO()
+                resized.save(buffer, name, **options)
+                made += buffer.tell()
+    return made
+
+
+def pillow_floor(paths: list[Path], workers: int) -> float:
+    """Return the wall time for Pillow alone to make every photo's variants in N processes."""
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        assert all(pool.map(_pillow_alone, paths))
+    return time.perf_counter() - started
+
+
+def measure_images(count: int, photos: int, repeat: int, workdir: Path, seed: int, saves: int) -> dict[str, object]:
+    """Return medians of the image measurements over `repeat` interleaved rounds, and of `saves` live edits."""
+    root = Path(tempfile.mkdtemp(prefix="kiln-bench-img-", dir=workdir))
+    try:
+        plain, pictured = root / "plain", root / "pictured"
+        make_corpus(plain, count, seed)
+        add_photo_articles(plain, photos, seed, photos=False)
+        make_corpus(pictured, count, seed)
+        edited = add_photo_articles(pictured, photos, seed, photos=True)
+        images = sorted(pictured.glob("content/articles/photos-*/*.jpg"))
+        names = ("floor", "cold_plain", "cold_pictured", "warm_plain", "warm_pictured", "warm_plain_cpu")
+        runs: dict[str, list[float]] = {name: [] for name in (*names, "warm_pictured_cpu")}
+        peak = 0.0
+        for _ in range(repeat):
+            runs["floor"].append(pillow_floor(images, os.cpu_count() or 1))
+            for name, source in (("plain", plain), ("pictured", pictured)):
+                clean(source, root / f"out-{name}")
+                cold, memory, _ = timed_build_cpu(source, root / f"out-{name}")
+                runs[f"cold_{name}"].append(cold)
+                peak = max(peak, memory) if name == "pictured" else peak
+            for _ in range(3):  # warm builds of both kinds in turn, so that the machine's drift hits both alike
+                for name, source in (("plain", plain), ("pictured", pictured)):
+                    wall, _, cpu = timed_build_cpu(source, root / f"out-{name}")
+                    runs[f"warm_{name}"].append(wall)
+                    runs[f"warm_{name}_cpu"].append(cpu)
+        medians = {name: statistics.median(values) for name, values in runs.items()}
+        image_time = medians["cold_pictured"] - medians["cold_plain"]
+        edits = sorted(serve_and_measure(pictured, edited, saves)) if saves else []
+        return {
+            "articles": count,
+            "photos": photos,
+            "repeat": repeat,
+            "cpus": os.cpu_count(),
+            "median_seconds": medians | {"cold_images": image_time},
+            "runs_seconds": runs,
+            "cold_images_over_floor": round(image_time / medians["floor"], 3),
+            "warm_difference_seconds": round(medians["warm_pictured"] - medians["warm_plain"], 3),
+            "warm_cpu_difference_seconds": round(medians["warm_pictured_cpu"] - medians["warm_plain_cpu"], 3),
+            "peak_memory_mb": round(peak, 1),
+            "live_edit_ms": {
+                "median": round(statistics.median(edits), 1) if edits else None,
+                "runs": [round(edit, 1) for edit in edits],
+            },
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def print_images(results: list[dict[str, object]]) -> None:
+    """Print the image measurements as a table."""
+    columns = ("photos", "floor s", "images s", "/floor", "warm -img", "warm +img", "cpu +-", "peak MB", "edit ms")
+    print(" ".join(f"{name:>10}" for name in columns))
+    for result in results:
+        m = result["median_seconds"]
+        live = result["live_edit_ms"]
+        assert isinstance(m, dict) and isinstance(live, dict)
+        row = (
+            result["photos"],
+            f"{m['floor']:.3f}",
+            f"{m['cold_images']:.3f}",
+            f"{result['cold_images_over_floor']:.2f}",
+            f"{m['warm_plain']:.3f}",
+            f"{m['warm_pictured']:.3f}",
+            f"{result['warm_cpu_difference_seconds']:+.3f}",
+            result["peak_memory_mb"],
+            live["median"] or "-",
+        )
+        print(" ".join(f"{value:>10}" for value in row))
+
+
 def timed_build(source: Path, output: Path) -> tuple[float, float]:
     """Run one build process; return its wall time in seconds and its peak memory in MB."""
+    elapsed, memory, _ = timed_build_cpu(source, output)
+    return elapsed, memory
+
+
+def timed_build_cpu(source: Path, output: Path) -> tuple[float, float, float]:
+    """Run one build process; return its wall time and CPU time (user + system) in seconds, and peak memory in MB."""
     # As on an editor's machine, Python keeps its compiled bytecode (some sandboxes turn that off for everything).
     environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
@@ -112,7 +262,7 @@ def timed_build(source: Path, output: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"build failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _convert_all(texts: list[str]) -> int:
@@ -247,7 +397,17 @@ def main() -> int:
     parser.add_argument(
         "--imports", type=int, default=0, help="also import N posts from a WordPress export, then build"
     )
+    parser.add_argument("--images", type=int, default=0, help="measure images instead: this many 12 MP photos")
     args = parser.parse_args()
+    if args.images:
+        pictured = [
+            measure_images(count, args.images, args.repeat, args.workdir, args.seed, args.saves)
+            for count in args.articles
+        ]
+        print_images(pictured)
+        if args.json:
+            args.json.write_text(json.dumps(pictured, indent=2) + "\n")
+        return 0
     results: list[dict[str, object]] = [
         measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles
     ]

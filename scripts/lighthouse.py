@@ -5,7 +5,8 @@ Usage: python3 scripts/lighthouse.py [--budget 100] [--reports DIR]
 Builds the site (content/, site.yaml) into a temporary folder with its base URL set to a local server on
 127.0.0.1, serves it from a thread, and runs node_modules/.bin/lighthouse (npm `lighthouse@12.2.3`, installed by
 `npm ci`) against Debian's chromium (CHROME_PATH=/usr/bin/chromium) for the home, article, program, tag and 404
-pages. Prints one line of scores per page and form factor; JSON reports go to --reports
+pages, and an article with photos (tests/photos.py's: a portrait phone photo, a screenshot and a small image,
+added to a copy of the site). Prints one line of scores per page and form factor; JSON reports go to --reports
 (default test-artifacts/lighthouse/).
 """
 
@@ -16,6 +17,7 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +29,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from photos import PHOTO_ARTICLE, photo_article  # noqa: E402
 
 from kiln.cli import main as kiln  # noqa: E402
 from kiln.pipeline import Options, render  # noqa: E402
@@ -55,7 +60,19 @@ def page_types(source: Path) -> dict[str, str]:
         "tag": site.tags[0].url,
         "404": "/404.html",
         "author": site.authors[0].url,
+        "photos": "/" + PHOTO_ARTICLE.removeprefix("content/").removesuffix("index.md"),
     }
+
+
+def with_photos(folder: Path) -> Path:
+    """Return a copy of the launch site's source with the article with photos added."""
+    for name in ("content", "templates", "static"):
+        shutil.copytree(REPO / name, folder / name)
+    shutil.copy(REPO / "site.yaml", folder / "site.yaml")
+    for name, data in photo_article().items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return folder
 
 
 def free_port() -> int:
@@ -133,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     short = []
     with tempfile.TemporaryDirectory() as temporary:
         output = Path(temporary) / "site"
+        source = with_photos(Path(temporary) / "source")
         base = f"http://127.0.0.1:{port}/"
-        if kiln(["build", "--source", str(REPO), "--output", str(output), "--base-url", base, "--quiet"]) != 0:
+        if kiln(["build", "--source", str(source), "--output", str(output), "--base-url", base, "--quiet"]) != 0:
             return 1
         with serving(output, port) as root:
-            for name, url in page_types(REPO).items():
+            for name, url in page_types(source).items():
                 for form_factor in FORM_FACTORS:
                     report = args.reports / f"{name}-{form_factor}.json"
                     scores = lighthouse(root + url, form_factor, report)

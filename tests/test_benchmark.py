@@ -71,4 +71,23 @@ def test_benchmark_times_an_import_of_wordpress_posts_and_the_build_after(tmp_pa
     assert done.stdout.splitlines()[-1].startswith("import of 5 WordPress posts: ")
     imported = json.loads(report.read_text())[-1]["import"]
     assert imported["posts"] == 5 and imported["import_seconds"] > 0 and imported["build_seconds"] > 0
+
+
+def test_benchmark_measures_images(tmp_path: Path) -> None:
+    report = tmp_path / "images.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "1", "--articles", "2", "--repeat", "1"]
+        + ["--saves", "2", "--workdir", str(tmp_path), "--json", str(report)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert header.split()[:3] == ["photos", "floor", "s"] and row.split()[0] == "1"
+    [result] = json.loads(report.read_text())
+    assert {"floor", "cold_images", "warm_plain", "warm_pictured"} <= set(result["median_seconds"])
+    assert result["median_seconds"]["floor"] > 0 and result["peak_memory_mb"] > 0
+    assert len(result["live_edit_ms"]["runs"]) == 2
     assert list(tmp_path.iterdir()) == [report]

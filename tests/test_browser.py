@@ -10,6 +10,7 @@ import functools
 import gzip
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from conftest import NOW, REPO, lay_out
+from photos import PHOTO_ARTICLE, photo_article
 
 from kiln.cli import main
 from kiln.pipeline import Options, render
@@ -179,8 +181,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def build_theme_site(root: Path) -> Path:
-    """Return the output folder of the launch site (the repo's content and site.yaml) plus EXTRA_CONTENT."""
-    source = lay_out(root / "src", {"site.yaml": (REPO / "site.yaml").read_text(encoding="utf-8"), **EXTRA_CONTENT})
+    """Return the output folder of the launch site (the repo's content and site.yaml), EXTRA_CONTENT and photos."""
+    settings = (REPO / "site.yaml").read_text(encoding="utf-8")
+    source = lay_out(root / "src", {"site.yaml": settings, **EXTRA_CONTENT, **photo_article()})
     shutil.copytree(REPO / "content", source / "content", dirs_exist_ok=True)
     output = root / "out"
     assert main(["build", "--source", str(source), "--output", str(output), "--now", NOW.isoformat(), "--quiet"]) == 0
@@ -206,6 +209,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "tag": site.tag_of("trust").url,
         "404": "/404.html",
         "author": "/authors/dana-reyes/",
+        "photos": "/" + PHOTO_ARTICLE.removeprefix("content/").removesuffix("index.md"),
     }
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(output)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -295,7 +299,7 @@ def open_tab(browser: Any, served: Served) -> Iterator[Any]:
         context.close()
 
 
-PAGE_TYPES = ("home", "article", "program", "tag", "404", "author")
+PAGE_TYPES = ("home", "article", "program", "tag", "404", "author", "photos")
 
 
 def every_url(served: Served) -> list[str]:
@@ -534,7 +538,8 @@ def test_screenshots_of_each_page_type(open_tab: Any, served: Served) -> None:
             tab = open_tab(width=width, scheme=scheme)
             for name in PAGE_TYPES:
                 path = SCREENSHOTS / f"{name}-{width}-{scheme}.png"
-                tab.page.goto(served.url(name))
+                # every request settled (the favicon, lazy photos), so that leaving the page cancels none
+                tab.page.goto(served.url(name), wait_until="networkidle")
                 tab.page.screenshot(path=str(path), full_page=True)
                 assert path.stat().st_size > 5000
             assert tab.problems == []
@@ -551,3 +556,35 @@ def test_the_article_fits_the_first_round_trip(served: Served) -> None:
     for path in html_files(served.folder):
         scripts = BeautifulSoup(path.read_text("utf-8"), "html.parser")("script")
         assert [script.get("type") for script in scripts] in ([], ["application/ld+json"]), path
+
+
+DRAWN_IMAGES = """() => Promise.all([...document.querySelectorAll('main img')].map(async img => {
+    img.scrollIntoView();
+    await img.decode();
+    return {src: img.currentSrc, natural: img.naturalWidth, naturalHeight: img.naturalHeight,
+            drawn: img.getBoundingClientRect().width, tall: img.getBoundingClientRect().height,
+            alt: img.alt};
+}))"""
+
+
+@pytest.mark.parametrize(("width", "scale"), [(375, 2), (1280, 1)])
+def test_photos_are_avif_of_the_right_width_and_upright(browser: Any, served: Served, width: int, scale: int) -> None:
+    """Each image is drawn from an AVIF about as wide as the screen needs; the portrait photo stands upright."""
+    context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=scale)
+    try:
+        page = context.new_page()
+        page.goto(served.url("photos"), wait_until="load")
+        images = page.evaluate(DRAWN_IMAGES)
+    finally:
+        context.close()
+    assert [image["alt"][:10] for image in images] == ["Two people", "The route ", "A hand-dra"]
+    for image in images:
+        assert image["src"].endswith(".avif"), image
+        pixels = int(re.search(r"-([0-9]+)w\.", image["src"]).group(1))  # the variant's own width
+        sharp = pixels >= image["drawn"] * scale  # at least one image pixel per device pixel
+        assert sharp or pixels == {"Tw": 1512, "Th": 1000, "A ": 240}[image["alt"][:2]], image  # or its widest
+        assert pixels <= 2 * image["drawn"] * scale, image  # never more than twice the device pixels it covers
+    walk = images[0]
+    assert walk["tall"] > walk["drawn"] and walk["naturalHeight"] > walk["natural"]  # the portrait is upright
+    expected = [800, 800, 240]  # 2 x 341 px drawn at 375 px; 560 px (the measure) at 1280 px
+    assert [int(re.search(r"-([0-9]+)w\.", image["src"]).group(1)) for image in images] == expected

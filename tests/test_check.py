@@ -80,7 +80,7 @@ def test_broken_links_point_at_their_markdown_line(
         "Intro.\n\n"
         "A [missing page](/articles/nope/).\n\n"
         "A [missing part](/articles/two/#a-prat).\n\n"
-        "An ![old photo](/static/missing.jpg).\n\n"
+        "A [leaflet](/static/missing.pdf).\n\n"
         "A [jump](#nowhere).\n"
     )
     source = site(
@@ -97,7 +97,7 @@ def test_broken_links_point_at_their_markdown_line(
         "content/articles/one.md:10: link to a heading that does not exist "
         "(expected an id such as #a-part, got '/articles/two/#a-prat')",
         "content/articles/one.md:12: link to a page or file that does not exist "
-        "(expected a page of the site, got '/static/missing.jpg')",
+        "(expected a page of the site, got '/static/missing.pdf')",
         "content/articles/one.md:14: link to a heading that does not exist "
         "(expected the id of a heading on that page, got '#nowhere')",
     ]

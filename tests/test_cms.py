@@ -142,6 +142,8 @@ def expected_widget(field: Field) -> str:
         "currency": "string",
         "url": "string",
         "image": "image",
+        "site_image": "image",
+        "alt": "string",
         "choice": "select",
         "entries": "list",
     }[field.type]
@@ -564,29 +566,48 @@ def test_new_articles_keep_the_pictures_of_their_text_beside_them() -> None:
     assert "media_folder" not in collections(site_config())["programs"]
 
 
-PICTURE = b"\x89PNG\r\n\x1a\n picture"
+PDF = b"%PDF-1.4 a handout"
 
 
-def test_a_bundles_pictures_are_published_beside_it(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+def test_a_bundles_files_are_published_beside_it_and_its_pictures_through_images(
+    site: Callable[..., Path], build: Callable[..., Run]
+) -> None:
     source = site(
         {
-            "content/articles/trust/index.md": "---\ntitle: Trust\ndate: 2026-01-02\n---\n![Two people](photo.png)\n",
-            "content/articles/trust/photo.png": PICTURE,
+            "content/articles/trust/index.md": (
+                "---\ntitle: Trust\ndate: 2026-01-02\n---\n![Two people](photo.png)\n\n[The handout](notes.pdf)\n"
+            ),
+            "content/articles/trust/photo.png": _png(),
+            "content/articles/trust/notes.pdf": PDF,
             "content/articles/later/index.md": "---\ntitle: Later\ndate: 2026-01-03\ndraft: true\n---\nSoon.\n",
-            "content/articles/later/draft.png": PICTURE,
+            "content/articles/later/draft.pdf": PDF,
             "content/articles/flat.md": "---\ntitle: Flat\ndate: 2026-01-04\n---\nText.\n",
             "content/articles/notes.txt": "not beside a bundle",
         }
     )
     assert build(source).code == 0
     out = source / "site"
-    assert (out / "articles/trust/photo.png").read_bytes() == PICTURE
+    assert (out / "articles/trust/notes.pdf").read_bytes() == PDF
     page = BeautifulSoup((out / "articles/trust/index.html").read_text(encoding="utf-8"), "html.parser")
-    assert page.find("img", alt="Two people")["src"] == "photo.png"
-    assert not (out / "articles/later").exists()  # a draft's pictures wait with it
+    assert page.find("a", string="The handout")["href"] == "notes.pdf"
+    # the picture is published resized and stripped by images.py, never as it is beside the page
+    assert page.find("img", alt="Two people").find_parent("picture") is not None
+    assert not (out / "articles/trust/photo.png").exists()
+    assert not (out / "articles/later").exists()  # a draft's files wait with it
     assert not (out / "articles/notes.txt").exists() and (out / "articles/flat/index.html").is_file()
     assert build(source, "--drafts").code == 0
-    assert (out / "articles/later/draft.png").read_bytes() == PICTURE
+    assert (out / "articles/later/draft.pdf").read_bytes() == PDF
+
+
+def _png() -> bytes:
+    """Return a small real PNG."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    data = BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(data, "PNG")
+    return data.getvalue()
 
 
 def test_a_file_beside_a_bundle_cannot_replace_the_page(site: Callable[..., Path], build: Callable[..., Run]) -> None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from conftest import CONFIG, Run, lay_out, run, soup, write_files
+from PIL import Image
 
 from kiln.importers import wordpress
 from kiln.importers.common import Post, free_aliases
@@ -484,7 +485,7 @@ HUGO = {
     'summary = "A summary."\ndraft = true\n+++\nText with {{< ref "second.md" >}} link.\n',
     "content/posts/second/index.md": '---\ntitle: "Hugo second"\ndate: 2020-01-05\nurl: /2020/second/\n---\n'
     '{{< figure src="cat.png" alt="A cat" caption="Our cat" >}}\n',
-    "content/posts/second/cat.png": "not really a png",
+    "content/posts/second/cat.png": "a real PNG, made by the test",
     "content/posts/_index.md": "---\ntitle: Posts\n---\n",
 }
 HEXO = {
@@ -520,7 +521,10 @@ def test_a_markdown_folder_of_another_generator_is_mapped_and_builds(
     blog = tmp_path / "blog"
     for name, text in files.items():
         (blog / name).parent.mkdir(parents=True, exist_ok=True)
-        (blog / name).write_text(text, encoding="utf-8")
+        if name.endswith(".png"):
+            Image.new("RGB", (40, 30), (90, 140, 200)).save(blog / name)
+        else:
+            (blog / name).write_text(text, encoding="utf-8")
     result = import_(capsys, source, "markdown", str(blog / folder))
     assert result.code == 0, result.err
     written = {path.relative_to(source / "content").as_posix() for path in (source / "content").rglob("*.*")}
@@ -614,3 +618,21 @@ def test_a_login_with_no_author_page_becomes_a_plain_name_and_the_import_builds(
     assert byline is not None
     link = byline.parent.find("a")
     assert (link is not None and link["href"] == "/authors/ed-min/") if has_page else link is None
+
+
+def test_a_picture_the_old_folder_does_not_hold_becomes_its_description(
+    capsys: pytest.CaptureFixture[str], source: Path, tmp_path: Path
+) -> None:
+    blog = tmp_path / "blog"
+    blog.mkdir()
+    (blog / "2021-03-04-walk.md").write_text(
+        "---\ntitle: A walk\n---\nBefore.\n\n![A quiet path](path.jpg)\n\n![](https://example.org/x.png)\n",
+        encoding="utf-8",
+    )
+    result = import_(capsys, source, "markdown", str(blog))
+    assert result.code == 0, result.err
+    assert "1 picture not found with the post (path.jpg)" in result.out
+    body = (source / "content/articles/walk.md").read_text(encoding="utf-8").split("---\n", 2)[2]
+    assert "*A quiet path*" in body and "](https://example.org/x.png)" in body  # an outside picture stays
+    built = run(capsys, "build", "--source", str(source), "--now", "2026-11-27T12:00:00+00:00")
+    assert built.code == 0, built.err

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -17,8 +19,9 @@ from ..errors import Problems, SiteError, warning_lines
 from ..fields import NOT_XML, Fields
 from ..load import CONTENT, read_config
 from ..schema import Field, fields_for, read_value
-from ..urls import slug_problem, slugify
+from ..urls import slug_problem, slugify, split_url
 
+_IMAGE = re.compile(r'!\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?:\s+"[^"\n]*")?\)')  # ![alt](src "title")
 SECTION_OF = {"article": "articles", "page": "pages"}
 MAX_SLUG = 80  # characters; WordPress allows 200, which makes file names some systems refuse
 
@@ -190,7 +193,7 @@ def write_posts(source: Path, posts: list[Post], report: Report) -> None:
     """Write each post and its files into content/, never replacing a file: a clash is skipped and reported."""
     content = (source / CONTENT).resolve()
     for post in free_aliases(posts):
-        post = _with_author(post, source, report)
+        post = _without_missing_images(_with_author(post, source, report), report)
         if missing := _missing(post):
             report.skip(missing, post.origin)
             report.notes = [note for note in report.notes if note.path != post.path]  # nothing there to look at
@@ -236,6 +239,34 @@ def _with_author(post: Post, source: Path, report: Report) -> Post:
         f"to give it a page, add content/authors/{author}.md and write `author: {author}`",
     )
     return replace(post, front=post.front | {"author": name})
+
+
+def _without_missing_images(post: Post, report: Report) -> Post:
+    """Return the post with each image that would be beside it but is not replaced by its description, noted.
+
+    The build refuses a page whose image is missing; an old post often names pictures the export does not hold.
+    """
+    present = {name for name, _ in post.files}
+    missing: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        alt, src = match.group(1), match.group(2)
+        parts = split_url(src)
+        if parts is None or parts.scheme or parts.netloc or src.startswith("/") or unquote(parts.path) in present:
+            return match.group(0)
+        missing.append(src)
+        return f"*{alt}*" if alt.strip() else ""
+
+    body = _IMAGE.sub(keep, post.body)
+    if not missing:
+        return post
+    report.note(
+        post.path,
+        f"{len(missing)} picture{'s' if len(missing) > 1 else ''} not found with the post "
+        f"({', '.join(missing[:3])}); each was replaced by its description: add the file beside the post "
+        "and put the image back",
+    )
+    return replace(post, body=body)
 
 
 def _missing(post: Post) -> str:
