@@ -386,6 +386,6 @@ def test_image_errors_come_with_the_other_errors_of_the_build(
     assert error_lines(result) == [
         "content/articles/a/index.md:5: image not found (expected the file beside the markdown file or under "
         "static/, got content/articles/a/gone.jpg)",
-        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, or a text that starts with `# A clear title`, "
-        "got none)",
+        "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, "
+        "or a text that starts with `# A clear title`, got none)",
     ]
