@@ -26,6 +26,7 @@ KNOWN = (
     "crisis_line",
     "feed_size",
     "unsafe_html",
+    "search",
 )
 
 
@@ -46,6 +47,7 @@ class Config:
     crisis_line: str | None
     feed_size: int
     unsafe_html: bool = False  # true: writers' raw HTML is published as written, not sanitised
+    search: bool = True  # false: no search page, header form or index
 
 
 def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
@@ -76,6 +78,7 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         crisis_line=fields.text("crisis_line"),
         feed_size=fields.integer("feed_size") or 20,
         unsafe_html=fields.boolean("unsafe_html"),
+        search=fields.boolean("search", default=True),
     )
     return None if problems.errors else config
 

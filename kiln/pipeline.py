@@ -15,6 +15,7 @@ from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
+from .search import start_index
 from .site import Site, make_site, replace_page
 from .write import Written, check_output_folder, write_output
 
@@ -47,11 +48,14 @@ class Rendered:
     assets: dict[str, str] = field(default_factory=dict)  # static files' paths -> their fingerprinted names
 
 
-def render(options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None) -> Rendered:
+def render(
+    options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None, index: bool = True
+) -> Rendered:
     """Return the whole site rendered in memory; raise BuildFailed with every error found.
 
     `serve` passes the same environment and caches to every rebuild, so unchanged templates are not compiled
     again and unchanged pages are neither parsed nor rendered again. Saving the caches is the caller's part.
+    Without `index`, the search index is left out (serve makes it after the browser has reloaded).
     """
     caches = caches or open_caches(options.source, options.cache)
     caches.start()
@@ -72,11 +76,19 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     site = make_site(pages, config, problems, now, options.drafts)
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
+    # Pagefind indexes in its own process while this one renders
+    indexing = start_index(site, caches.index) if index and site.config.search else None
     assets = fingerprint(read_static(options.source, problems))
-    # while other processes render, this one stores the parsed pages
-    files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
+    try:  # while other processes render, this one stores the parsed pages
+        files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
+    except BaseException:
+        if indexing is not None:
+            indexing.stop()
+        raise
     files.update(assets.files)
     files[".nojekyll"] = b""
+    if indexing is not None:
+        files.update(indexing.files(problems))
     files.update(host_files(site, files, assets, problems))
     problems.raise_errors()
     return Rendered(site, files, problems.warnings, assets.names)

@@ -26,8 +26,17 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https:; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+# With search on, every page's header holds a form that GETs /search/; the search page runs our script and
+# Pagefind's, which compiles WebAssembly, starts a worker (script-src covers it) and fetches the index's files.
+SEARCH_FORM_CSP = CSP.replace("form-action 'none'", "form-action 'self'")
+SEARCH_CSP = SEARCH_FORM_CSP.replace(
+    "default-src 'none';",
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self';",
+)
+SEARCH_FOLDERS = ("search", "pagefind")  # the search page and Pagefind's files, under SEARCH_CSP
+CSP_HEADER = "Content-Security-Policy"
 SECURITY_HEADERS = (
-    ("Content-Security-Policy", CSP),
+    (CSP_HEADER, CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
@@ -98,9 +107,10 @@ def host_files(site: Site, files: dict[str, bytes], assets: Assets, problems: Pr
     aliases = _aliases(site, files, problems)
     extra = {dest_for(alias): alias_page(site, urls, page) for alias, page in aliases.items()}
     extra["_redirects"] = redirects(urls, aliases).encode("utf-8")
-    extra["_headers"] = headers(urls, assets, site.preview).encode("utf-8")
     if site.preview:
         extra["robots.txt"] = PREVIEW_ROBOTS.encode("utf-8")
+    names = [*files, *extra, "_headers"] if site.config.search else None
+    extra["_headers"] = headers(urls, assets, site.preview, names).encode("utf-8")
     return extra
 
 
@@ -166,16 +176,33 @@ def redirects(urls: Urls, aliases: dict[str, Page]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def headers(urls: Urls, assets: Assets, preview: bool) -> str:
-    """Return _headers for Netlify and Cloudflare Pages: security headers everywhere, a year's cache for assets."""
+def headers(urls: Urls, assets: Assets, preview: bool, names: list[str] | None = None) -> str:
+    """Return _headers for Netlify and Cloudflare Pages: security headers everywhere, a year's cache for assets.
+
+    With the output's file names (a site with search), the search page needs a policy of its own. The hosts
+    cannot say "everywhere but /search/", and they join, not replace, a header two rules give one path; so the
+    policy is given per top-level file and folder of the output instead, each by exactly one rule.
+    """
     lines = [
         "# Made by build.py. No two rules set the same header: the hosts differ in how they merge them.",
         "# Pages and unfingerprinted files keep the hosts' default, public, max-age=0, must-revalidate.",
         "/*",
-        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS),
+        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS if names is None or name != CSP_HEADER),
     ]
     if preview:
         lines.append("  X-Robots-Tag: noindex")
+    if names is not None:
+        lines += _policies(urls, names)
     for hashed in sorted(url for plain, url in assets.names.items() if url != plain):
         lines += ["", urls.path(hashed), f"  Cache-Control: {IMMUTABLE}"]
     return "\n".join(lines) + "\n"
+
+
+def _policies(urls: Urls, names: list[str]) -> list[str]:
+    """Return the _headers rules that give each top-level file and folder its Content-Security-Policy."""
+    tops = {name.split("/")[0]: "/" in name for name in names}
+    lines = ["", urls.path("/"), f"  {CSP_HEADER}: {SEARCH_FORM_CSP}"]
+    for top, folder in sorted(tops.items()):
+        policy = SEARCH_CSP if top in SEARCH_FOLDERS else SEARCH_FORM_CSP
+        lines += ["", urls.path(f"/{top}/*" if folder else f"/{top}"), f"  {CSP_HEADER}: {policy}"]
+    return lines

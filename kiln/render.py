@@ -21,6 +21,7 @@ from .cache import RenderCache, generator_digest, read_checked, write_checked
 from .content import Page, Summary
 from .errors import Problems, SiteError
 from .pool import spread
+from .search import BUNDLE, KINDS, SEARCH_URL
 from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for, with_utm
 
@@ -399,8 +400,30 @@ def outputs(site: Site) -> Iterator[Output]:
         "404.html",
         {"page": Listing("/404.html", "Page not found", "We could not find the page you asked for.")},
     )
+    if config.search:
+        yield search_output(site)
     yield feed_output(site, tag_link)
     yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
+
+
+def search_output(site: Site) -> Output:
+    """Return the search page's output: its form, with the topics and kinds a reader can narrow results to."""
+    kinds = tuple(kind for kind in ("article", "program", "page") if any(p.kind == kind for p in site.all_pages))
+    return Output(
+        SEARCH_URL,
+        "search.html",
+        {
+            "page": Listing(
+                SEARCH_URL,
+                "Search",
+                f"Search every article and program from {site.config.organisation}.",
+                tags=tuple(tag.entry for tag in site.tags),
+                kind="search",
+            ),
+            "kinds": tuple((KINDS[kind], f"{KINDS[kind]}s") for kind in kinds),
+            "bundle": f"/{BUNDLE}/",
+        },
+    )
 
 
 def outputs_showing_text(site: Site, page: Page) -> list[Output]:

@@ -17,8 +17,18 @@ from .errors import Problems
 from .urls import dest_for, slugify
 
 # URLs the generator makes itself; a content page may not take them.
-RESERVED = ("/", "/articles/", "/programs/", "/tags/", "/404.html", "/feed.xml", "/sitemap.xml", "/robots.txt")
-RESERVED_PREFIXES = ("/tags/", "/static/")
+RESERVED = (
+    "/",
+    "/articles/",
+    "/programs/",
+    "/tags/",
+    "/404.html",
+    "/feed.xml",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/search/",
+)
+RESERVED_PREFIXES = ("/tags/", "/static/", "/pagefind/")
 RELATED_COUNT = 3
 # Device names Windows reserves, with or without an extension: a file so named breaks a checkout or upload there.
 WINDOWS_RESERVED = frozenset(
