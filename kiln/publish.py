@@ -200,7 +200,7 @@ def headers(urls: Urls, assets: Assets, preview: bool, names: list[str] | None =
 
 def _policies(urls: Urls, names: list[str]) -> list[str]:
     """Return the _headers rules that give each top-level file and folder its Content-Security-Policy."""
-    tops = {name.split("/")[0]: "/" in name for name in names}
+    tops = {name.split("/")[0]: "/" in name for name in names} | dict.fromkeys(SEARCH_FOLDERS, True)
     lines = ["", urls.path("/"), f"  {CSP_HEADER}: {SEARCH_FORM_CSP}"]
     for top, folder in sorted(tops.items()):
         policy = SEARCH_CSP if top in SEARCH_FOLDERS else SEARCH_FORM_CSP

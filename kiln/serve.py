@@ -35,10 +35,11 @@ from tornado.ioloop import IOLoop
 
 from .cache import open_caches
 from .config import CONFIG_NAME
-from .errors import BuildFailed, SiteError
+from .errors import BuildFailed, Problems, SiteError
 from .load import SourceMemo
 from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
+from .search import BUNDLE, Indexing, start_index
 from .write import check_output_folder, write_changed
 
 PREVIEW = ".preview"  # inside the source folder, git-ignored; the build goes to .preview/site/
@@ -52,6 +53,7 @@ PORTS_TO_TRY = 20
 STEP_MS = 10
 SETTLE_SECONDS = 1.0  # how long after a rebuild, with no change since, the confirming build and cache store run
 EXCERPT_LINES = 2  # lines shown before and after the line of an error
+INDEX_POLL_SECONDS = 0.05  # how often the server looks whether Pagefind has finished the search index
 # livereload's own snippet: load livereload.js from the host and port the page came from.
 LIVE_SCRIPT = (
     b'<script>(function(){var s=document.createElement("script");'
@@ -90,6 +92,9 @@ def serve(options: ServeOptions) -> int:
         )
     )
     preview.rebuild(())
+    indexing = preview.index_later()
+    if indexing is not None:
+        preview.write_index(indexing)
     preview.persist()
     if options.host in WILDCARD_HOSTS:
         print(
@@ -200,6 +205,8 @@ class Preview:
         self.caches = open_caches(options.source, options.cache)  # kept in memory from one rebuild to the next
         self.caches.sources = SourceMemo()
         self.written: dict[str, bytes] | None = None  # what the preview folder holds, after the first rebuild
+        self.index: dict[str, bytes] = {}  # the search index last written there, kept until the next one is made
+        self.indexing: Indexing | None = None  # the search index being made for the last rebuild
         self.last: Rendered | None = None  # the last site built, for the quick path of an edit to a page's text
         self.quick = False  # the last rebuild took the quick path: a full one should confirm it
         self.unsaved = False
@@ -218,10 +225,14 @@ class Preview:
             if self.last is not None and previous is not None and len(changed) == 1:
                 quick = rerender(self.last, self.options, self.environment, self.caches, Path(changed[0]))
             self.quick = quick is not None
-            rendered = quick or render(self.options, self.environment, self.caches)
+            # the search index is made after the browser has reloaded (index_later); until then, the last one
+            rendered = quick or render(self.options, self.environment, self.caches, index=False)
+            if not rendered.site.config.search:
+                self.index = {}
+            files = rendered.files | self.index
             self.written = self.last = None  # until the write is done, the folder may be anything
-            write_changed(rendered.files, self.folder, previous)
-            self.written, self.last = rendered.files, rendered
+            write_changed(files, self.folder, previous)
+            self.written, self.last = files, rendered
             self.unsaved = True
         except BuildFailed as failure:
             self._fail(failure.errors, [error.format() for error in failure.warnings + failure.errors])
@@ -240,6 +251,32 @@ class Preview:
             print(f"Fixed: the preview builds again ({took}).", flush=True)
         elif changed:
             print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
+        return True
+
+    def index_later(self) -> Indexing | None:
+        """Start making the search index of the last rebuild, once the browser has reloaded; None if none is needed."""
+        if self.indexing is not None:
+            self.indexing.stop()  # made for an older rebuild
+        self.indexing = None
+        if self.last is not None and self.last.site.config.search:
+            self.indexing = start_index(self.last.site, self.caches.index)
+        return self.indexing
+
+    def write_index(self, indexing: Indexing) -> bool:
+        """Wait for a search index and write it into the preview, unless a newer rebuild wants another one."""
+        if indexing is not self.indexing or self.written is None:
+            indexing.stop()
+            return False
+        self.indexing = None
+        problems = Problems()
+        index = indexing.files(problems)
+        if problems.errors:
+            self._say([error.format() for error in problems.errors])
+            return False
+        files = {name: data for name, data in self.written.items() if not name.startswith(f"{BUNDLE}/")} | index
+        previous, self.written = self.written, None
+        write_changed(files, self.folder, previous)
+        self.written, self.index = files, index
         return True
 
     def confirm(self) -> bool:
@@ -458,6 +495,7 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
+        self._index()
         # Confirming a quick rebuild and storing the caches wait until the editor pauses, so that neither can
         # hold up the next save (on a site of thousands of pages a full rebuild takes a few hundred ms).
         loop = IOLoop.current()
@@ -470,7 +508,23 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self._settling = None
         if self.preview.confirm():
             LiveReloadHandler.reload_waiters("*")
+            self._index()
         self.preview.persist()
+
+    def _index(self) -> None:
+        """Make the search index of the last rebuild in another process, and write it once it is done."""
+        indexing = self.preview.index_later()
+        if indexing is None:
+            return
+        loop = IOLoop.current()
+
+        def look() -> None:
+            if indexing.done():
+                self.preview.write_index(indexing)
+            else:
+                loop.call_later(INDEX_POLL_SECONDS, look)
+
+        look()
 
     def _watch_root(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
         """Watch the source folder itself (not below it) for site.yaml and for folders coming or going."""

@@ -8,16 +8,21 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, Run, snapshot, soup
+from conftest import CONFIG, NOW, Run, snapshot, soup
 from test_publish import Build, Site, header_rules
+from test_serve import WAIT, Served, http, reload_after, served  # noqa: F401  (served is a fixture)
 
 from kiln import search
+from kiln.pipeline import Options
 from kiln.publish import CSP
 from kiln.search import CBOR_PREFIX, canonical, cbor_decode, cbor_encode
+from kiln.serve import Preview
 
 TAGS = ("trust", "sleep", "anxiety", "grief", "work", "family", "money", "repair")
 
@@ -209,3 +214,41 @@ def test_a_failing_indexer_fails_the_build_and_leaves_the_site(
     assert "the search index could not be made: Pagefind exited with status 1" in result.err
     assert "search: false" in result.err
     assert snapshot(source / "site") == before
+
+
+def test_serve_reloads_first_and_indexes_after(site: Site, tmp_path: Path) -> None:
+    source = site(FILES)
+    preview = Preview(Options(source=source, output=source / ".preview/site", drafts=True, now=NOW, preview=True))
+    assert preview.rebuild(())
+    indexing = preview.index_later()
+    assert indexing is not None and preview.write_index(indexing)
+    output = source / ".preview/site"
+    assert "quillaberry" in fragments(output)["/articles/draft/"]["content"]  # the preview shows drafts: it finds them
+    path = source / "content/articles/post-2.md"
+    path.write_text(path.read_text().replace("Words of", "Kumquat words of"), encoding="utf-8")
+    assert preview.rebuild(("content/articles/post-2.md",))  # what is written before the reload
+    assert "Kumquat words" in (output / "articles/post-2/index.html").read_text()
+    assert "Kumquat" not in fragments(output)["/articles/post-2/"]["content"]  # the last index, until the new one
+    indexing = preview.index_later()  # after the reload
+    assert indexing is not None and preview.write_index(indexing)
+    assert "Kumquat" in fragments(output)["/articles/post-2/"]["content"]
+    # a rebuild that comes while an index is being made gets its own: the older one is never written
+    stale = preview.index_later()
+    assert preview.rebuild(("content/articles/post-2.md",))
+    newer = preview.index_later()
+    assert stale is not None and newer is not None and not preview.write_index(stale)
+    assert preview.write_index(newer)
+
+
+def test_serve_updates_the_index_after_a_save(served: Callable[..., Served], tmp_path: Path) -> None:  # noqa: F811
+    server = served(FILES)
+    path = tmp_path / "src/content/articles/post-2.md"
+    output = tmp_path / "src/.preview/site"
+    message = reload_after(server.port, lambda: path.write_text(path.read_text().replace("Words of", "Kumquat of")))
+    assert message["command"] == "reload"
+    deadline = time.monotonic() + WAIT
+    while "Kumquat" not in fragments(output)["/articles/post-2/"]["content"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Kumquat" in fragments(output)["/articles/post-2/"]["content"]
+    status, body = http(server.port, "/pagefind/pagefind-entry.json")
+    assert status == 200 and json.loads(body)["version"] == search.PAGEFIND_VERSION
