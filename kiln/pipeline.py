@@ -77,7 +77,7 @@ def render(
     site = replace(site, preview=True) if options.preview else site
     problems.raise_errors()
     # Pagefind indexes in its own process while this one renders
-    indexing = start_index(site, caches.index) if index and site.config.search else None
+    indexing = start_index(site, caches.index) if index and site.searchable else None
     assets = fingerprint(read_static(options.source, problems))
     try:  # while other processes render, this one stores the parsed pages
         files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)

@@ -109,7 +109,7 @@ def host_files(site: Site, files: dict[str, bytes], assets: Assets, problems: Pr
     extra["_redirects"] = redirects(urls, aliases).encode("utf-8")
     if site.preview:
         extra["robots.txt"] = PREVIEW_ROBOTS.encode("utf-8")
-    names = [*files, *extra, "_headers"] if site.config.search else None
+    names = [*files, *extra, "_headers"] if site.searchable else None
     extra["_headers"] = headers(urls, assets, site.preview, names).encode("utf-8")
     return extra
 

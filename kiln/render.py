@@ -119,7 +119,11 @@ def render_site(
     environment, source = templates.environment, templates.source
     # globals, not render arguments, so that imported macros see them too
     environment.globals.update(
-        _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
+        _helpers(site, urls),
+        config=site.config,
+        preview=site.preview,
+        search=site.searchable,
+        asset=asset_helper(urls, assets),
     )
     common = _common_key(site, assets)
     cache = cache or RenderCache(None)
@@ -179,7 +183,7 @@ def _weight(output: Output) -> int:
 def _common_key(site: Site, assets: Mapping[str, str] | None) -> hashlib._Hash:
     """Return a hash of what every output depends on: settings, assets, the generator."""
     return hashlib.sha256(
-        repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode()
+        repr((site.config, site.preview, site.searchable, sorted((assets or {}).items()), generator_digest())).encode()
     )
 
 
@@ -400,7 +404,7 @@ def outputs(site: Site) -> Iterator[Output]:
         "404.html",
         {"page": Listing("/404.html", "Page not found", "We could not find the page you asked for.")},
     )
-    if config.search:
+    if site.searchable:
         yield search_output(site)
     yield feed_output(site, tag_link)
     yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})

@@ -227,7 +227,7 @@ class Preview:
             self.quick = quick is not None
             # the search index is made after the browser has reloaded (index_later); until then, the last one
             rendered = quick or render(self.options, self.environment, self.caches, index=False)
-            if not rendered.site.config.search:
+            if not rendered.site.searchable:
                 self.index = {}
             files = rendered.files | self.index
             self.written = self.last = None  # until the write is done, the folder may be anything
@@ -258,7 +258,7 @@ class Preview:
         if self.indexing is not None:
             self.indexing.stop()  # made for an older rebuild
         self.indexing = None
-        if self.last is not None and self.last.site.config.search:
+        if self.last is not None and self.last.site.searchable:
             self.indexing = start_index(self.last.site, self.caches.index)
         return self.indexing
 

@@ -93,6 +93,11 @@ class Site:
         """Return every content page: programs, articles, then plain pages."""
         return self.programs + self.articles + self.pages
 
+    @property
+    def searchable(self) -> bool:
+        """Return whether the site has search: on in site.yaml, and a page to find (Pagefind needs one)."""
+        return self.config.search and bool(self.all_pages)
+
     def program(self, slug: str | None) -> Page | None:
         """Return the published program with this slug, if any."""
         return next((program for program in self.programs if program.slug == slug), None)

@@ -252,3 +252,16 @@ def test_serve_updates_the_index_after_a_save(served: Callable[..., Served], tmp
     assert "Kumquat" in fragments(output)["/articles/post-2/"]["content"]
     status, body = http(server.port, "/pagefind/pagefind-entry.json")
     assert status == 200 and json.loads(body)["version"] == search.PAGEFIND_VERSION
+
+
+def test_a_site_without_pages_has_no_search_until_its_first_page(site: Site, build: Build) -> None:
+    source = site({})
+    assert build(source).code == 0  # Pagefind cannot index nothing: there is no search to offer yet
+    output = source / "site"
+    assert not (output / "search").exists() and not (output / "pagefind").exists()
+    assert soup(output / "404.html").select_one("form") is None
+    (source / "content/pages").mkdir(parents=True)
+    (source / "content/pages/about.md").write_text("---\ntitle: About\n---\nWho we are.\n", encoding="utf-8")
+    assert build(source).code == 0
+    assert soup(output / "404.html").select_one("form[role=search]") is not None  # not the cached 404 page
+    assert set(fragments(output)) == {"/about/"}
