@@ -29,7 +29,7 @@ from .errors import Problems
 from .site import Site
 from .urls import dest_for
 
-PAGEFIND_VERSION = "1.5.2"  # pinned in pyproject.toml (pagefind and pagefind-bin): its output is published
+PAGEFIND_VERSION = "1.5.2"  # pagefind-bin, pinned in pyproject.toml: its output is published
 BUNDLE = "pagefind"  # the index's folder in the output
 SEARCH_URL = "/search/"
 KINDS = {"article": "Article", "program": "Program", "page": "Page"}
@@ -92,7 +92,7 @@ class Indexing:
     def _read(self) -> dict[str, bytes] | None:
         """Return Pagefind's output in canonical form, or None with the reason in `failure`."""
         if self.process is None or self.folder is None:
-            return None
+            return None  # never started: `failure` says why
         try:
             code = self.process.wait(TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -121,20 +121,23 @@ def start_index(site: Site, cache: IndexCache) -> Indexing:
     except (ImportError, OSError) as error:
         indexing.failure = f"Pagefind is not installed ({error})"
         return indexing
-    indexing.folder = folder = Path(tempfile.mkdtemp(prefix="kiln-search-"))
-    for name, data in documents.items():
-        target = folder / "site" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    with (folder / "pagefind.log").open("wb") as log:
-        # a file, not a pipe: the build's forked workers would hold a pipe open until they exit
-        indexing.process = subprocess.Popen(
-            [str(executable), "--site", str(folder / "site"), "--output-path", str(folder / "out"), "--quiet"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
+    try:
+        indexing.folder = folder = Path(tempfile.mkdtemp(prefix="kiln-search-"))
+        for name, data in documents.items():
+            target = folder / "site" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        with (folder / "pagefind.log").open("wb") as log:
+            # a file, not a pipe: the build's forked workers would hold a pipe open until they exit
+            indexing.process = subprocess.Popen(
+                [str(executable), "--site", str(folder / "site"), "--output-path", str(folder / "out"), "--quiet"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=folder,
+            )
+    except OSError as error:
+        indexing.failure = f"Pagefind could not be started: {error.strerror or error}"
     return indexing
 
 
@@ -200,6 +203,8 @@ def canonical(found: dict[str, bytes]) -> dict[str, bytes]:
     each such file is named by a hash of its content. Sorted and renamed here, equal input gives equal bytes.
     """
     entry = json.loads(found["pagefind-entry.json"])
+    if entry.get("version") != PAGEFIND_VERSION:
+        raise ValueError(f"Pagefind {entry.get('version')} made it, where {PAGEFIND_VERSION} is pinned")
     kept = {name: found[name] for name in SHIPPED}
     kept.update({name: data for name, data in found.items() if name.startswith(COPIED_FOLDERS)})
     for language in entry["languages"].values():

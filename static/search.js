@@ -1,7 +1,7 @@
 // The search page: reads ?q= (and kind, tag) from its address, asks Pagefind's index and lists the results,
 // again as the reader types or changes a filter. Focus stays where the reader put it; the count is announced
 // through the page's status line. Only this page loads a script.
-const LIMIT = 30; // results shown at once; each one costs a small request
+const PAGE = 10; // results shown at once: each costs a request of about 2 KB
 const DELAY_MS = 150; // typing pauses this long before a search starts
 
 const root = document.getElementById("search");
@@ -10,7 +10,9 @@ const field = form.elements.namedItem("q");
 const filters = ["kind", "tag"].map((name) => form.elements.namedItem(name)).filter(Boolean);
 const status = document.getElementById("search-status");
 const list = document.getElementById("search-results");
+const more = document.getElementById("search-more");
 let latest = 0;
+let pending = []; // results found but not shown yet
 
 const pagefind = await import(`${root.dataset.bundle}pagefind.js`);
 await pagefind.options({ baseUrl: root.dataset.base, excerptLength: 24 });
@@ -28,6 +30,7 @@ form.addEventListener("submit", (event) => {
 });
 field.addEventListener("input", () => search(DELAY_MS));
 for (const select of filters) select.addEventListener("change", () => search(0));
+more.addEventListener("click", showMore);
 search(0);
 
 async function search(delay) {
@@ -38,15 +41,32 @@ async function search(delay) {
   if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
   if (ticket !== latest) return;
   if (!query) {
-    list.replaceChildren();
+    show([], []);
     status.textContent = Object.keys(chosen).length ? "Type a word to search." : "";
     return;
   }
   const found = await pagefind.search(query, { filters: chosen });
-  const shown = await Promise.all(found.results.slice(0, LIMIT).map((result) => result.data()));
+  const shown = await Promise.all(found.results.slice(0, PAGE).map((result) => result.data()));
   if (ticket !== latest) return; // the reader typed on meanwhile
-  list.replaceChildren(...shown.map(item));
-  status.textContent = summary(found.results.length, query, shown.length);
+  show(shown.map(item), found.results.slice(PAGE));
+  status.textContent = summary(found.results.length, query);
+}
+
+// The next results, on the reader's request; focus goes to the first of them, so it is never lost.
+async function showMore() {
+  const ticket = latest;
+  const next = await Promise.all(pending.slice(0, PAGE).map((result) => result.data()));
+  if (ticket !== latest) return;
+  const items = next.map(item);
+  list.append(...items);
+  show(null, pending.slice(PAGE));
+  items[0]?.querySelector("a").focus();
+}
+
+function show(items, rest) {
+  if (items) list.replaceChildren(...items);
+  pending = rest;
+  more.hidden = !rest.length;
 }
 
 function remember(query, chosen) {
@@ -55,10 +75,9 @@ function remember(query, chosen) {
   window.history.replaceState(null, "", address);
 }
 
-function summary(count, query, shown) {
+function summary(count, query) {
   if (!count) return `No results for “${query}”.`;
-  const many = count === 1 ? "1 result" : `${count} results`;
-  return shown < count ? `${many} for “${query}”; the first ${shown} are shown.` : `${many} for “${query}”.`;
+  return `${count === 1 ? "1 result" : `${count} results`} for “${query}”.`;
 }
 
 function item(data) {

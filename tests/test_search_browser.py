@@ -64,6 +64,13 @@ tags: [sleep]
 ---
 This draft mentions quillaberry, a word found nowhere else.
 """,
+    # more results than the page shows at once
+    **{
+        f"content/articles/dew/morning-{n}.md": (
+            f"---\ntitle: Morning note {n}\ndescription: Note {n}.\ndate: 2026-07-{n + 1:02d}\n---\nDewdrop {n}.\n"
+        )
+        for n in range(12)
+    },
 }
 
 
@@ -324,4 +331,19 @@ def test_only_the_search_page_runs_a_script_and_the_policies_say_so(open_tab: An
         f"{PREFIX}/pagefind/pagefind-worker.js",
     }
     assert "'wasm-unsafe-eval'" in host.sent[f"{PREFIX}/search/"]["Content-Security-Policy"]
+    assert tab.problems == []
+
+
+def test_more_results_come_on_request_and_focus_moves_to_the_first_of_them(open_tab: Any, host: Host) -> None:
+    tab = open_tab()
+    assert len(open_search(tab, host, "dewdrop")) == 10
+    assert tab.page.locator("#search-status").inner_text() == "12 results for “dewdrop”."
+    more = tab.page.get_by_role("button", name="Show more results")
+    more.focus()
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_function("() => document.querySelectorAll('#search-results li').length === 12")
+    focused = tab.page.evaluate(
+        "() => document.activeElement.closest('li') === document.querySelectorAll('#search-results li')[10]"
+    )
+    assert focused and more.is_hidden()
     assert tab.problems == []
