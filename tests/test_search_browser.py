@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from conftest import NOW, REPO, lay_out
 from test_browser import AXE, EXTRA_CONTENT, Tab, browser, layout_shift  # noqa: F401  (browser is a fixture)
+from test_html_validity import ACCEPTED, shown, vnu
 
 from kiln.cli import main
 
@@ -347,3 +348,12 @@ def test_more_results_come_on_request_and_focus_moves_to_the_first_of_them(open_
     )
     assert focused and more.is_hidden()
     assert tab.problems == []
+
+
+def test_the_search_page_with_results_shown_is_valid_html(open_tab: Any, host: Host, tmp_path: Path) -> None:
+    tab = open_tab()
+    assert len(open_search(tab, host, "lanternfish")) == 2
+    page = tmp_path / "search-with-results.html"
+    page.write_text(tab.page.content(), encoding="utf-8")
+    messages = vnu([page])
+    assert [shown(message) for message in messages if message["message"] not in ACCEPTED] == []
