@@ -16,9 +16,11 @@ import gzip
 import hashlib
 import html
 import json
+import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +111,11 @@ class Indexing:
         return {f"{BUNDLE}/{name}": data for name, data in sorted(canonical(found).items())}
 
 
-def start_index(site: Site, cache: IndexCache) -> Indexing:
-    """Return the search index of a site's published pages: from the cache, or started in another process."""
+def start_index(site: Site, cache: IndexCache, niceness: int = 0) -> Indexing:
+    """Return the search index of a site's published pages: from the cache, or started in another process.
+
+    A positive niceness lowers Pagefind's priority (serve's index gives way to the rebuild of the next save).
+    """
     documents = index_documents(site)
     key = index_key(documents)
     indexing = Indexing(key, cache, found=cache.get(key))
@@ -136,6 +141,9 @@ def start_index(site: Site, cache: IndexCache) -> Indexing:
                 stderr=subprocess.STDOUT,
                 cwd=folder,
             )
+        if niceness:
+            with suppress(OSError, AttributeError):  # where the system has no priorities, at the usual one
+                os.setpriority(os.PRIO_PROCESS, indexing.process.pid, niceness)
     except OSError as error:
         indexing.failure = f"Pagefind could not be started: {error.strerror or error}"
     return indexing

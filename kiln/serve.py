@@ -54,6 +54,7 @@ STEP_MS = 10
 SETTLE_SECONDS = 1.0  # how long after a rebuild, with no change since, the confirming build and cache store run
 EXCERPT_LINES = 2  # lines shown before and after the line of an error
 INDEX_POLL_SECONDS = 0.05  # how often the server looks whether Pagefind has finished the search index
+BACKGROUND_NICENESS = 10  # Pagefind's priority in serve: below the rebuilds that a save starts
 # livereload's own snippet: load livereload.js from the host and port the page came from.
 LIVE_SCRIPT = (
     b'<script>(function(){var s=document.createElement("script");'
@@ -253,13 +254,16 @@ class Preview:
             print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
         return True
 
-    def index_later(self) -> Indexing | None:
-        """Start making the search index of the last rebuild, once the browser has reloaded; None if none is needed."""
+    def index_later(self, background: bool = False) -> Indexing | None:
+        """Start making the search index of the last rebuild, once the browser has reloaded; None if none is needed.
+
+        In the background, Pagefind runs at a low priority, so that a rebuild after the next save comes first.
+        """
         if self.indexing is not None:
             self.indexing.stop()  # made for an older rebuild
         self.indexing = None
         if self.last is not None and self.last.site.searchable:
-            self.indexing = start_index(self.last.site, self.caches.index)
+            self.indexing = start_index(self.last.site, self.caches.index, BACKGROUND_NICENESS if background else 0)
         return self.indexing
 
     def write_index(self, indexing: Indexing) -> bool:
@@ -495,25 +499,25 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
-        self._index()
-        # Confirming a quick rebuild and storing the caches wait until the editor pauses, so that neither can
-        # hold up the next save (on a site of thousands of pages a full rebuild takes a few hundred ms).
+        # Confirming a quick rebuild, making the search index and storing the caches wait until the editor pauses,
+        # so that none can hold up the next save (on a site of thousands of pages a full rebuild takes a few
+        # hundred ms, the index a second or more).
         loop = IOLoop.current()
         if self._settling is not None:
             loop.remove_timeout(self._settling)
         self._settling = loop.call_later(SETTLE_SECONDS, self._settle)
 
     def _settle(self) -> None:
-        """Once no file has changed for a moment: confirm a quick rebuild, then store the caches."""
+        """Once no file has changed for a moment: confirm a quick rebuild, start the search index, store the caches."""
         self._settling = None
         if self.preview.confirm():
             LiveReloadHandler.reload_waiters("*")
-            self._index()
+        self._index()
         self.preview.persist()
 
     def _index(self) -> None:
         """Make the search index of the last rebuild in another process, and write it once it is done."""
-        indexing = self.preview.index_later()
+        indexing = self.preview.index_later(background=True)
         if indexing is None:
             return
         loop = IOLoop.current()
