@@ -65,6 +65,14 @@ tags: [sleep]
 ---
 This draft mentions quillaberry, a word found nowhere else.
 """,
+    "content/articles/angle-brackets.md": """\
+---
+title: "Xylograph <img src=x onerror=alert(1)> & <mark>co</mark>"
+description: A title that looks like markup.
+date: 2026-06-01
+---
+Xylograph prints: 1 < 2 & "quotes" <script>alert(2)</script> stay text.
+""",
     # more results than the page shows at once
     **{
         f"content/articles/dew/morning-{n}.md": (
@@ -225,7 +233,9 @@ def open_search(tab: Tab, host: Host, query: str, **filters: str) -> list[dict[s
     """Open /search/?q=query (and filters) and return its results."""
     extra = "".join(f"&{name}={quote(value)}" for name, value in filters.items())
     tab.page.goto(host.url(f"/search/?q={quote(query)}{extra}"))
-    return results(tab, query)
+    found = results(tab, query)
+    tab.page.wait_for_load_state("networkidle")  # the icon too: leaving sooner would cancel it
+    return found
 
 
 def test_a_word_found_in_one_article_finds_it_and_its_link_opens_it(open_tab: Any, host: Host) -> None:
@@ -321,7 +331,7 @@ def test_axe_finds_nothing_on_the_search_page_with_results_shown(open_tab: Any, 
 def test_only_the_search_page_runs_a_script_and_the_policies_say_so(open_tab: Any, host: Host) -> None:
     tab = open_tab()
     for path in ("/", "/articles/lantern-walks/", "/programs/harbour-group/", "/tags/sleep/", "/404.html"):
-        tab.page.goto(host.url(path))
+        tab.page.goto(host.url(path), wait_until="networkidle")  # the icon too: leaving sooner cancels it
         policy = host.sent[PREFIX + path]["Content-Security-Policy"]
         assert "script-src" not in policy and "form-action 'self'" in policy
     assert tab.scripts == []
@@ -357,3 +367,13 @@ def test_the_search_page_with_results_shown_is_valid_html(open_tab: Any, host: H
     page.write_text(tab.page.content(), encoding="utf-8")
     messages = vnu([page])
     assert [shown(message) for message in messages if message["message"] not in ACCEPTED] == []
+
+
+def test_titles_and_excerpts_that_look_like_markup_stay_text(open_tab: Any, host: Host) -> None:
+    tab = open_tab()
+    found = open_search(tab, host, "xylograph")
+    assert [item["title"] for item in found] == ["Xylograph <img src=x onerror=alert(1)> & <mark>co</mark>"]
+    assert tab.page.locator("#search-results img, #search-results script").count() == 0
+    assert tab.page.locator("#search-results mark").all_inner_texts()[0].lower() == "xylograph"
+    assert "1 < 2 &" in tab.page.locator("#search-results li p:not(.meta)").inner_text()
+    assert tab.problems == []
