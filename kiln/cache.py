@@ -473,15 +473,48 @@ def _encoder(hint: Any) -> Coder:
         item = _encoder(typing.get_args(hint)[0])
         return lambda value: [item(part) for part in value]
     if origin is dict:
-        return dict
+        item = _encoder(typing.get_args(hint)[1])
+        return dict if item is _same else lambda value: {key: item(part) for key, part in value.items()}
     if hint is dt.datetime:
-        return lambda value: [value.isoformat(), getattr(value.tzinfo, "key", None)]
+        return _encode_moment
+    if hint is Any:
+        return _encode_any
     if hint is Path:
         return lambda value: value.as_posix()
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         fields = tuple((name, _encoder(field_hint)) for name, field_hint in _fields(hint))
         return lambda value: [code(getattr(value, name)) for name, code in fields]
-    return lambda value: value
+    return _same
+
+
+def _same(value: Any) -> Any:
+    """Return a value that is JSON data already."""
+    return value
+
+
+def _encode_moment(value: dt.datetime) -> list[Any]:
+    """Return a moment as its ISO text and time zone name."""
+    return [value.isoformat(), getattr(value.tzinfo, "key", None)]
+
+
+def _encode_any(value: Any) -> Any:
+    """Return a custom field's value (text, number, true/false, date or list of texts) as JSON data."""
+    if isinstance(value, dt.datetime):
+        return {"moment": _encode_moment(value)}
+    if isinstance(value, tuple):
+        return [_encode_any(item) for item in value]
+    return value
+
+
+def _decode_any(value: Any) -> Any:
+    """Return a custom field's value from JSON data, refusing anything _encode_any does not make."""
+    if type(value) is dict and set(value) == {"moment"}:
+        return _decode_moment(value["moment"])
+    if type(value) is list:
+        return tuple(_decode_any(item) for item in value)
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    raise ValueError(f"not a cached field value: {type(value).__name__}")
 
 
 @cache
@@ -500,6 +533,8 @@ def _decoder(hint: Any) -> Coder:
         return lambda value: {key(k): item(v) for k, v in _of(dict, value).items()}
     if hint is dt.datetime:
         return _decode_moment
+    if hint is Any:
+        return _decode_any
     if hint is Path:
         return lambda value: Path(_of(str, value))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):

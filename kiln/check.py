@@ -20,11 +20,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .cohorts import upcoming
 from .config import CONFIG_NAME
 from .content import DESCRIPTION_LIMIT, Page
 from .errors import Problems, SiteError
 from .fields import load_mapping
 from .pipeline import Options, Rendered, render
+from .readability import Readability, measure
 from .site import Site
 from .urls import Urls, dest_for, split_url
 
@@ -43,6 +45,7 @@ class CheckOptions:
     """What `check` is asked to do beyond the default checks."""
 
     strict: bool = False  # warnings count as errors
+    readability: bool = False  # the report carries every article's readability, for a table
     external: bool = False  # fetch external links
     timeout: float = 10.0  # seconds per external request
     workers: int = 4  # external requests at once
@@ -55,6 +58,7 @@ class Report:
     errors: tuple[SiteError, ...]
     warnings: tuple[SiteError, ...]
     pages: int
+    readability: tuple[tuple[str, Readability], ...] = ()  # (article file, figures), when asked for
 
 
 @dataclass
@@ -197,13 +201,21 @@ def check_site(options: Options, check: CheckOptions, fetch: Callable[[str, floa
         )
     _check_metadata(rendered.site, problems)
     _check_programs(options, rendered.site, problems)
+    _check_authors(rendered.site, problems)
+    _check_reviews(rendered.site, problems)
+    figures = _check_readability(rendered.site, places, problems)
     if check.external and external:
         _check_external(options.source, external, check, problems, fetch or fetch_status)
     errors = _unique(problems.errors)
     warnings = _unique(problems.warnings)
     if check.strict:
         errors, warnings = _unique(errors + warnings), []
-    return Report(tuple(sorted(errors, key=_order)), tuple(sorted(warnings, key=_order)), len(documents))
+    return Report(
+        tuple(sorted(errors, key=_order)),
+        tuple(sorted(warnings, key=_order)),
+        len(documents),
+        figures if check.readability else (),
+    )
 
 
 def _unique(findings: list[SiteError]) -> list[SiteError]:
@@ -342,7 +354,9 @@ def _check_metadata(site: Site, problems: Problems) -> None:
     seen: dict[str, Page] = {}
     for page in sorted(site.all_pages, key=lambda page: page.src_path.as_posix()):
         description_line = page.lines.get("description", 1)
-        if "description" not in page.lines:
+        if "description" not in page.lines and page.kind == "author":
+            pass  # an author is described by their bio's first sentence, and checked as an author
+        elif "description" not in page.lines:
             problems.warn(
                 "page has no `description`",
                 page.src_path,
@@ -400,6 +414,22 @@ def _check_programs(options: Options, site: Site, problems: Problems) -> None:
                 program.lines["signup_url"],
                 f"expected the real signup form's address, got {program.signup_url!r}",
             )
+        if program.price and program.price_amount is None:
+            problems.warn(
+                "`price` has no `price_amount`",
+                program.src_path,
+                program.lines.get("price", 1),
+                f"expected `price_amount:` with the number in {program.price!r} (and `price_currency:`), "
+                "for search engines, got none",
+            )
+        if program.cohorts and not any(c.status == "open" for c in upcoming(program, site.now, site.config.timezone)):
+            problems.warn(
+                "program has no upcoming open cohort",
+                program.src_path,
+                program.lines.get("cohorts", 1),
+                f"expected a cohort with `status: open` starting after {site.now.date().isoformat()}, "
+                f"got {_cohorts_seen(program, site.now)}",
+            )
         if program.next_start is not None and program.next_start < site.now:
             problems.warn(
                 "`next_start` is in the past",
@@ -408,6 +438,98 @@ def _check_programs(options: Options, site: Site, problems: Problems) -> None:
                 f"expected the date the next group starts, after {site.now.date().isoformat()}, "
                 f"got {program.next_start.date().isoformat()}",
             )
+
+
+def _cohorts_seen(program: Page, now: dt.datetime) -> str:
+    """Return what a program's cohorts are, for a warning that none is upcoming and open."""
+    later = [cohort for cohort in program.cohorts if cohort.start > now]
+    if not later:
+        return f"none after {program.cohorts[-1].start.date().isoformat()}"
+    return ", ".join(f"{cohort.start.date().isoformat()} {cohort.status}" for cohort in later)
+
+
+def _check_authors(site: Site, problems: Problems) -> None:
+    """Record author pages that are still placeholders: a name, credentials or role starting with TODO."""
+    for author in site.authors:
+        marked = [name for name in ("name", "credentials", "role") if (getattr(author, name) or "").startswith("TODO")]
+        if marked:
+            problems.warn(
+                "author is a placeholder",
+                author.src_path,
+                author.lines.get(marked[0], 1),
+                f"expected the real person's {', '.join(marked)}, got {getattr(author, marked[0])!r}",
+            )
+
+
+def _check_reviews(site: Site, problems: Problems) -> None:
+    """Record articles whose last review is older than `review_every_months`, or half given (who or when)."""
+    months = site.config.review_every_months
+    due = months_before(site.now.astimezone(site.config.timezone).date(), months)
+    for article in site.articles:
+        if article.reviewed_by is not None and article.reviewed is None:
+            problems.warn(
+                "`reviewed_by` has no `reviewed` date",
+                article.src_path,
+                article.lines.get("reviewed_by", 1),
+                "expected `reviewed: 2026-11-30` with the day of the review, got none",
+            )
+        if article.reviewed is None:
+            continue
+        if article.reviewed_by is None:
+            problems.warn(
+                "`reviewed` has no `reviewed_by`",
+                article.src_path,
+                article.lines.get("reviewed", 1),
+                "expected `reviewed_by:` with the slug of the author who reviewed it, got none",
+            )
+        if article.reviewed.date() < due:
+            problems.warn(
+                f"last review is more than {months} months old",
+                article.src_path,
+                article.lines.get("reviewed", 1),
+                f"expected a review on or after {due.isoformat()} (review_every_months: {months}), "
+                f"got {article.reviewed.date().isoformat()}",
+            )
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """Return the same day some months earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    for last in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("every month has 28 days")
+
+
+def _check_readability(site: Site, places: Places, problems: Problems) -> tuple[tuple[str, Readability], ...]:
+    """Record articles whose reading grade is above `reading_grade_max`; return every article's figures."""
+    limit = site.config.reading_grade_max
+    figures = []
+    for article in sorted(site.articles, key=lambda page: page.src_path.as_posix()):
+        found = measure(article.body)
+        figures.append((article.src_path.as_posix(), found))
+        if found.grade <= limit:
+            continue
+        longest = "; ".join(f"{_cut(sentence)!r} ({len(sentence.split())} words)" for sentence in found.longest)
+        hardest = ", ".join(f"{word} ({count})" for word, count in found.hardest)
+        needle = " ".join(found.longest[0].split()[:4]) if found.longest else ""
+        path, line = places.find(dest_for(article.url), 1, [needle])
+        problems.warn(
+            f"reading grade {found.grade:.1f} is above {limit:g}",
+            article.src_path,
+            line if path == article.src_path else 1,
+            f"expected grade {limit:g} or lower (reading_grade_max), got {found.grade:.1f}; shorten the longest "
+            f"sentences: {longest}; and use shorter words than: {hardest}",
+        )
+    return tuple(figures)
+
+
+def _cut(sentence: str) -> str:
+    """Return a sentence's start, short enough to quote in a warning."""
+    return sentence if len(sentence) <= 80 else sentence[:77].rsplit(" ", 1)[0] + "..."
 
 
 def is_placeholder(url: str) -> bool:

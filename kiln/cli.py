@@ -70,9 +70,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def _new_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], default_source: Path) -> None:
     """Add `new`: a new article or program from its front matter skeleton."""
-    parser = commands.add_parser("new", help="start a new article or program (a draft)")
-    parser.add_argument("kind", choices=("article", "program"), help="what to create")
-    parser.add_argument("title", help='its title, in quotes: "Trust after an argument"')
+    parser = commands.add_parser("new", help="start a new article or program (a draft), or an author's page")
+    parser.add_argument("kind", choices=("article", "program", "author"), help="what to create")
+    parser.add_argument("title", help='its title (an author\'s name), in quotes: "Trust after an argument"')
     _source_option(parser, default_source)
     _now_option(parser)
     parser.set_defaults(run=_new, failed="Nothing was created: {errors}.")
@@ -85,6 +85,9 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1), for CI")
     parser.add_argument(
         "--check-external", action="store_true", help="also fetch every external link (slow; needs the network)"
+    )
+    parser.add_argument(
+        "--readability", action="store_true", help="print every article's reading grade, words and minutes to read"
     )
     parser.set_defaults(run=_check, failed="Check failed: the site does not build ({errors}).")
 
@@ -161,8 +164,17 @@ def _build(args: argparse.Namespace) -> int:
             f"Built {_count(pages, 'page')} into {options.output_folder} "
             f"({written.changed} files changed, {written.unchanged} unchanged) "
             f"in {time.perf_counter() - started:.2f} s."
+            + _next_change(rendered.site.next_change, rendered.site.config.timezone)
         )
     return 0
+
+
+def _next_change(change: tuple[dt.datetime, Path] | None, zone: dt.tzinfo) -> str:
+    """Return the summary's note of when the site next changes by itself, and which file makes it change."""
+    if change is None:
+        return ""
+    moment, path = change
+    return f" Next scheduled change: {moment.astimezone(zone):%Y-%m-%d %H:%M %Z} ({path.as_posix()})."
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -187,7 +199,12 @@ def _new(args: argparse.Namespace) -> int:
 
     path = new_page(args.source.absolute(), args.kind, args.title, args.now)
     print(f"Created {path.relative_to(args.source.absolute()).as_posix()}")
-    print("It is a draft: fill in the description, write, preview with `python build.py serve`, then remove `draft`.")
+    if args.kind == "author":
+        print(f"Fill in the details and the bio; articles name this author as `author: {path.stem}`.")
+    else:
+        print(
+            "It is a draft: fill in the description, write, preview with `python build.py serve`, then remove `draft`."
+        )
     return 0
 
 
@@ -195,8 +212,13 @@ def _check(args: argparse.Namespace) -> int:
     """Check the site in memory and print every finding; return 1 when there are errors."""
     from .check import CheckOptions, check_site
 
-    report = check_site(_options(args), CheckOptions(strict=args.strict, external=args.check_external))
+    check = CheckOptions(strict=args.strict, external=args.check_external, readability=args.readability)
+    report = check_site(_options(args), check)
     _report(list(report.warnings), list(report.errors))
+    if args.readability:
+        from .readability import table
+
+        print(table(list(report.readability)))
     summary = f"{_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')}"
     if report.errors:
         print(f"Check failed: {summary}.", file=sys.stderr)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems, SiteError
 from .fields import Fields, load_mapping
+from .schema import Field, parse_custom
 from .urls import split_url
 
 CONFIG_NAME = "site.yaml"
@@ -26,6 +27,9 @@ KNOWN = (
     "crisis_line",
     "feed_size",
     "unsafe_html",
+    "fields",
+    "review_every_months",
+    "reading_grade_max",
     "search",
 )
 
@@ -47,6 +51,9 @@ class Config:
     crisis_line: str | None
     feed_size: int
     unsafe_html: bool = False  # true: writers' raw HTML is published as written, not sanitised
+    fields: tuple[Field, ...] = ()  # front matter fields the site declares, appended to the schema's table
+    review_every_months: int = 12  # `check` warns about an article whose last review is older
+    reading_grade_max: float = 8.0  # `check` warns about an article whose reading grade is higher
     search: bool = True  # false: no search page, header form or index
 
 
@@ -78,9 +85,18 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         crisis_line=fields.text("crisis_line"),
         feed_size=fields.integer("feed_size") or 20,
         unsafe_html=fields.boolean("unsafe_html"),
+        fields=parse_custom(fields),
+        review_every_months=fields.integer("review_every_months") or 12,
+        reading_grade_max=float(_grade(fields)),
         search=fields.boolean("search", default=True),
     )
     return None if problems.errors else config
+
+
+def _grade(fields: Fields) -> float:
+    """Return the highest reading grade `check` accepts (default 8, what health-literacy guidance asks for)."""
+    grade = fields.number("reading_grade_max")
+    return 8.0 if grade is None else float(grade)
 
 
 def normalise_base_url(url: str) -> str | None:

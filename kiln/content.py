@@ -10,34 +10,18 @@ import html
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from typing import Any
 
 from .config import Config
 from .errors import Problems
 from .fields import NOT_XML, Fields, load_mapping
 from .markup import Heading, Markup, Unrenderable
 from .sanitize import needs_sanitizing, sanitize
+from .schema import fields_for, read_fields
 from .urls import slug_problem, slugify, split_url
 
-SECTIONS = {"articles": "article", "programs": "program", "pages": "page"}
-COMMON = ("title", "description", "draft", "slug", "aliases")
+SECTIONS = {"articles": "article", "programs": "program", "pages": "page", "authors": "author"}
 ALIAS_ENDINGS = ("/", ".html", ".htm")
-KNOWN = {
-    "article": (*COMMON, "date", "updated", "author", "tags", "image", "program"),
-    "program": (
-        *COMMON,
-        "signup_url",
-        "duration_weeks",
-        "schedule",
-        "format",
-        "price",
-        "next_start",
-        "skills",
-        "steps",
-        "facilitator",
-    ),
-    "page": (*COMMON, "updated"),
-}
 DESCRIPTION_LIMIT = 160
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FRONT_MATTER_BYTES = 64 * 1024
@@ -52,6 +36,23 @@ class Skill:
 
     name: str
     summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One group of a program: when its first meeting is, and whether seats are left."""
+
+    start: dt.datetime
+    status: str  # open, waitlist or full
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a program's FAQ, its answer rendered from markdown."""
+
+    question: str
+    answer: str  # HTML
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,20 @@ class Page:
     facilitator: str | None = None
     skills: tuple[Skill, ...] = ()
     steps: tuple[str, ...] = ()
+    reviewed_by: str | None = None  # an author's slug
+    reviewed: dt.datetime | None = None
+    price_amount: str | None = None  # as written, for machines: "60" or "59.5"
+    price_currency: str | None = None
+    cohorts: tuple[Cohort, ...] = ()  # in order of start
+    session_minutes: int | None = None
+    waitlist_url: str | None = None
+    faq: tuple[Question, ...] = ()
+    name: str | None = None  # an author's; their page's title too
+    credentials: str | None = None
+    role: str | None = None
+    photo: str | None = None
+    links: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # the fields site.yaml declares, by name (None when unset)
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     key: str = field(default="", compare=False, repr=False)  # hash of everything the page was made from
 
@@ -132,11 +147,6 @@ class Page:
     def reading_minutes(self) -> int:
         """Return the reading time in whole minutes, at least one."""
         return max(1, round(self.words / WORDS_PER_MINUTE))
-
-    @property
-    def signup_host(self) -> str | None:
-        """Return the host name of the program's signup form, to tell readers where its button leads."""
-        return urlsplit(self.signup_url).hostname if self.signup_url else None
 
 
 @dataclass(frozen=True)
@@ -173,11 +183,12 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
     loaded = load_mapping(front, path, 2, problems)
     if loaded is None:
         return None
-    kind = source.kind
     fields = Fields(loaded[0], loaded[1], path, problems, first_line=1)
-    fields.warn_unknown(KNOWN[kind])
+    values = read_fields(fields, fields_for(source.kind, config.fields), config.timezone)
     try:
         rendered = markup.render(body)
+        if "faq" in values:
+            values["faq"] = tuple(_answer(entry, markup, config, fields) for entry in values["faq"])
     except Unrenderable as refused:
         problems.error(refused.message, path, body_line + refused.line - 1, refused.hint)
         return None
@@ -190,73 +201,68 @@ def parse_page(source: Source, config: Config, markup: Markup, problems: Problem
             body_line + body[: body.find(link)].count("\n"),
             f"expected an https://, mailto: or site link, got {link!r}",
         )
-    common = dict(
-        kind=kind,
+    page = Page(
+        kind=source.kind,
         src_path=path,
-        url=page_url(path, fields),
+        url=page_url(path, fields, values),
         body=rendered.html,
-        title=fields.text("title", required=True, example="A clear title") or "",
-        description=fields.text("description") or derive_description(rendered.html),
         headings=rendered.headings,
         words=len(_TAG.sub(" ", rendered.html).split()),
-        draft=fields.boolean("draft"),
-        aliases=_aliases(fields),
         lines=dict(loaded[1]),
+        **_page_values(values, fields, config, rendered.html),
     )
-    page = _kind_fields(kind, fields, config, common)
     return page if len(problems.errors) == errors_before and not rendered.bad_links else None
 
 
-def _kind_fields(kind: str, fields: Fields, config: Config, common: dict[str, object]) -> Page:
-    """Return the Page with the fields its kind has."""
-    zone = config.timezone
-    if kind == "article":
-        return Page(
-            **common,  # type: ignore[arg-type]
-            date=fields.date("date", zone, required=True),
-            updated=fields.date("updated", zone),
-            author=fields.text("author") or config.author,
-            tags=fields.text_list("tags"),
-            image=_image(fields),
-            program=fields.text("program"),
+def _answer(entry: dict[str, Any], markup: Markup, config: Config, fields: Fields) -> Question:
+    """Return one FAQ entry with its answer rendered (and sanitised) like a body; raise Unrenderable."""
+    text = entry["a"] or ""
+    rendered = markup.render(text)
+    answer = sanitize(rendered.html) if not config.unsafe_html and needs_sanitizing(text) else rendered.html
+    for link in rendered.bad_links:
+        fields.problems.error(
+            "`faq` answer has a link with an unsafe scheme",
+            fields.path,
+            fields.line("faq"),
+            f"expected an https://, mailto: or site link, got {link!r}",
         )
-    if kind == "program":
-        signup = fields.https_url("signup_url") or config.signup_url
-        if signup is None and not fields.present("signup_url"):
+    return Question(entry["q"] or "", answer)
+
+
+def _page_values(values: dict[str, Any], fields: Fields, config: Config, body_html: str) -> dict[str, Any]:
+    """Return the Page's fields from the front matter's values: defaults applied, entries made objects."""
+    extra = {field.name: values.pop(field.name) for field in config.fields if field.name in values}
+    values.pop("slug")
+    values["title"] = values.get("title") or values.get("name") or ""
+    values["description"] = values["description"] or derive_description(body_html)
+    values["aliases"] = _aliases(fields, values["aliases"])
+    if "author" in values:
+        values["author"] = values["author"] or config.author
+    if "skills" in values:
+        values["skills"] = tuple(Skill(entry["name"], entry["summary"]) for entry in values["skills"])
+    if "cohorts" in values:
+        cohorts = (Cohort(entry["start"], entry["status"], entry["note"]) for entry in values["cohorts"])
+        values["cohorts"] = tuple(sorted((c for c in cohorts if c.start and c.status), key=lambda c: c.start))
+    if values.get("price_amount") is not None:
+        values["price_amount"] = str(values["price_amount"])
+    if "price_currency" in values and values["price_amount"] is not None:
+        values["price_currency"] = values["price_currency"] or "USD"
+    if "signup_url" in values:
+        values["signup_url"] = values["signup_url"] or config.signup_url
+        if values["signup_url"] is None and not fields.present("signup_url"):
             fields.problems.error(
                 "program has no signup link",
                 fields.path,
                 1,
                 "expected `signup_url: https://...` here or a site-wide `signup_url` in site.yaml",
             )
-        skills = fields.mapping_list("skills", ("name",), ("summary",))
-        return Page(
-            **common,  # type: ignore[arg-type]
-            signup_url=signup,
-            duration_weeks=fields.integer("duration_weeks"),
-            schedule=fields.text("schedule"),
-            format=fields.text("format"),
-            price=fields.text("price"),
-            next_start=fields.date("next_start", zone),
-            facilitator=fields.text("facilitator"),
-            skills=tuple(Skill(item["name"], item.get("summary")) for item in skills),
-            steps=fields.text_list("steps"),
-        )
-    return Page(**common, updated=fields.date("updated", zone))  # type: ignore[arg-type]
+    return values | {"extra": extra}
 
 
-def _image(fields: Fields) -> str | None:
-    """Return an image reference: a site path such as /static/x.jpg, or an https URL."""
-    value = fields.text("image")
-    if value is None or value.startswith("/") and not value.startswith("//"):
-        return value
-    return fields.https_url("image")
-
-
-def _aliases(fields: Fields) -> tuple[str, ...]:
+def _aliases(fields: Fields, listed: tuple[str, ...]) -> tuple[str, ...]:
     """Return the page's old URLs as published (a name without extension is a folder), recording bad ones."""
     found: list[str] = []
-    for alias in fields.text_list("aliases"):
+    for alias in listed:
         if problem := alias_problem(alias):
             fields.problems.error(
                 "`aliases` lists a URL that cannot be redirected",
@@ -334,11 +340,11 @@ def split_front_matter(text: str, path: Path, problems: Problems) -> tuple[str, 
     return None
 
 
-def page_url(path: Path, fields: Fields) -> str:
+def page_url(path: Path, fields: Fields, values: dict[str, Any]) -> str:
     """Return a page's site-relative URL, from its place under content/ and its slug."""
     section, *folders, name = PurePosixPath(path.as_posix()).parts[1:]
     slug = slugify(PurePosixPath(name).stem)
-    explicit = fields.text("slug")
+    explicit = values["slug"]
     if explicit is not None:
         if problem := slug_problem(explicit):
             fields.problems.error(
@@ -349,7 +355,7 @@ def page_url(path: Path, fields: Fields) -> str:
             )
         else:
             slug = explicit
-    slug = slug or slugify(fields.text("title") or "") or "page"
+    slug = slug or slugify(values.get("title") or values.get("name") or "") or "page"
     parts = [slugify(folder) or "folder" for folder in folders] + [slug]
     prefix = "" if section == "pages" else f"{section}/"
     return "/" + prefix + "/".join(parts) + "/"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,17 +180,29 @@ class Fields:
     path: Path
     problems: Problems
     first_line: int
+    prefix: str = ""  # how keys are named in messages: "skills[2]." for the fields of an entry of a list
+
+    def within(self, prefix: str) -> Fields:
+        """Return the same reader naming its keys with a prefix, for the fields of one entry of a list."""
+        return dataclasses.replace(self, prefix=prefix)
 
     def line(self, key: str) -> int:
         """Return the file line of a key, or of the mapping when the key is missing."""
         return self.lines.get(key, self.first_line)
 
-    def _wrong(self, key: str, what: str, expected: str) -> None:
-        self.problems.error(f"`{key}` {what}", self.path, self.line(key), f"{expected}, got {shown(self.data[key])}")
-
-    def _missing(self, key: str, example: str) -> None:
+    def wrong(self, name: str, what: str, expected: str) -> None:
+        """Record that a key's value is wrong, quoting it."""
         self.problems.error(
-            f"`{key}` is required", self.path, self.first_line, f"expected a line such as `{key}: {example}`, got none"
+            f"`{self.prefix}{name}` {what}", self.path, self.line(name), f"{expected}, got {shown(self.data[name])}"
+        )
+
+    def missing(self, key: str, example: str) -> None:
+        """Record that a required key is absent."""
+        self.problems.error(
+            f"`{self.prefix}{key}` is required",
+            self.path,
+            self.first_line,
+            f"expected a line such as `{key}: {example or '...'}`, got none",
         )
 
     def present(self, key: str) -> bool:
@@ -199,16 +213,16 @@ class Fields:
         """Return a non-empty text value (numbers are taken as text)."""
         if not self.present(key):
             if required:
-                self._missing(key, example)
+                self.missing(key, example)
             return None
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self._wrong(key, "must be text", "expected text")
+            self.wrong(key, "must be text", "expected text")
             return None
         text = str(value).strip()
         if not text:
             if required:
-                self._missing(key, example)
+                self.missing(key, example)
             return None
         return text
 
@@ -218,7 +232,7 @@ class Fields:
             return default
         value = self.data[key]
         if not isinstance(value, bool):
-            self._wrong(key, "must be true or false", "expected true or false")
+            self.wrong(key, "must be true or false", "expected true or false")
             return default
         return value
 
@@ -228,7 +242,25 @@ class Fields:
             return None
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self._wrong(key, "must be a whole number", f"expected a whole number of at least {minimum}")
+            self.wrong(key, "must be a whole number", f"expected a whole number of at least {minimum}")
+            return None
+        return value
+
+    def number(self, key: str) -> int | float | None:
+        """Return a number, whole or not."""
+        if not self.present(key):
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.wrong(key, "must be a number", "expected a number such as 3 or 7.5")
+            return None
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        """Return one of a few accepted words."""
+        value = self.text(key)
+        if value is not None and value not in choices:
+            self.wrong(key, "is not one of the accepted words", f"expected one of {', '.join(choices)}")
             return None
         return value
 
@@ -242,7 +274,7 @@ class Fields:
         if not isinstance(value, list) or not all(
             isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip() for item in value
         ):
-            self._wrong(key, "must be a list of texts", "expected a list such as [relationships, trust]")
+            self.wrong(key, "must be a list of texts", "expected a list such as [relationships, trust]")
             return ()
         return tuple(str(item).strip() for item in value)
 
@@ -250,11 +282,11 @@ class Fields:
         """Return a date or date and time; one without an offset is taken in the site's time zone."""
         if not self.present(key):
             if required:
-                self._missing(key, "2026-11-27")
+                self.missing(key, "2026-11-27")
             return None
         parsed = parse_date(self.data[key], zone)
         if parsed is None:
-            self._wrong(key, "is not a date", DATE_HINT)
+            self.wrong(key, "is not a date", DATE_HINT)
         return parsed
 
     def https_url(self, key: str) -> str | None:
@@ -264,29 +296,6 @@ class Fields:
             self.problems.error(f"`{key}` is not a safe link", self.path, self.line(key), problem)
             return None
         return url
-
-    def mapping_list(
-        self, key: str, required: tuple[str, ...], optional: tuple[str, ...]
-    ) -> tuple[dict[str, str], ...]:
-        """Return a list of small mappings of texts, such as skills with a name and a summary."""
-        if not self.present(key):
-            return ()
-        value = self.data[key]
-        allowed = set(required) | set(optional)
-        expected = f"expected a list of entries with {', '.join(required)}" + (
-            f" and optionally {', '.join(optional)}" if optional else ""
-        )
-        if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(required) == 1:
-            return tuple({required[0]: item.strip()} for item in value if item.strip())
-        if not isinstance(value, list) or not all(
-            isinstance(item, dict)
-            and set(map(str, item)) <= allowed
-            and all(isinstance(item.get(name), str) and item[name].strip() for name in required)
-            for item in value
-        ):
-            self._wrong(key, "has the wrong shape", expected)
-            return ()
-        return tuple({str(k): str(v).strip() for k, v in item.items() if v is not None} for item in value)
 
     def warn_unknown(self, known: tuple[str, ...]) -> None:
         """Warn about keys that nothing reads, suggesting the closest known one."""

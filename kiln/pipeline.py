@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from .cache import CACHE_FOLDER, Caches, open_caches
+from .cohorts import cached_calendars, calendar_jobs, make_calendars
 from .errors import Problems, SiteError
 from .load import read_config, read_source, read_sources, read_static
 from .pool import parse_pages
@@ -79,12 +80,15 @@ def render(
     # Pagefind indexes in its own process while this one renders
     indexing = start_index(site, caches.index) if index and site.searchable else None
     assets = fingerprint(read_static(options.source, problems))
+    calendars = calendar_jobs(site.programs, config, site.now)
+    found = cached_calendars(calendars, caches.rendered) if not caches.rendered.empty() else {}
     try:  # while other processes render, this one stores the parsed pages
         files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
     except BaseException:
         if indexing is not None:
             indexing.stop()
         raise
+    files.update(make_calendars(calendars, found, config, caches.rendered))
     files.update(assets.files)
     files[".nojekyll"] = b""
     if indexing is not None:

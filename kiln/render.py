@@ -17,13 +17,15 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup as Safe
 
+from .authors import Person, person, reviewed_by, written_by
 from .cache import RenderCache, generator_digest, read_checked, write_checked
+from .cohorts import Upcoming, action, course_instances, offer, overall_status, upcoming
 from .content import Page, Summary
 from .errors import Problems, SiteError
 from .pool import spread
 from .search import BUNDLE, KINDS, SEARCH_URL
 from .site import Site, TagEntry, TagLink
-from .urls import Urls, dest_for, with_utm
+from .urls import Urls, dest_for
 
 TEMPLATES = "templates"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -323,7 +325,7 @@ def _render_one(output: Output, environment: jinja2.Environment, source: Path, p
             f"template uses something that does not exist: {error.message}",
             path,
             line,
-            "check the spelling against the names the templates receive (see README)",
+            "check the spelling against the names the templates receive (see docs/editors.md)",
         )
     # the same mistake in a shared template would otherwise be reported once per page
     new = problems.errors[before:]
@@ -412,7 +414,7 @@ def outputs(site: Site) -> Iterator[Output]:
 
 def search_output(site: Site) -> Output:
     """Return the search page's output: its form, with the topics and kinds a reader can narrow results to."""
-    kinds = tuple(kind for kind in ("article", "program", "page") if any(p.kind == kind for p in site.all_pages))
+    kinds = tuple(kind for kind in KINDS if any(page.kind == kind for page in site.all_pages))
     return Output(
         SEARCH_URL,
         "search.html",
@@ -442,19 +444,28 @@ def outputs_showing_text(site: Site, page: Page) -> list[Output]:
 
 
 def page_output(site: Site, page: Page, tag_link: Callable[[str], TagLink]) -> Output:
-    """Return the output of one content page."""
-    return Output(
-        page.url,
-        f"{page.kind}.html",
-        {
-            "page": page,
-            "status": site.status(page),
-            # summaries, not pages: editing only an article's text re-renders no page that merely lists it
-            "related": summaries(site.related.get(page.url, ())),
-            "program": program.summary if (program := site.program(page.program)) else None,
-            "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
-        },
-    )
+    """Return the output of one content page, given all it shows of other pages and of the day it is built."""
+    values: dict[str, Any] = {
+        "page": page,
+        "status": site.status(page),
+        # summaries, not pages: editing only an article's text re-renders no page that merely lists it
+        "related": summaries(site.related.get(page.url, ())),
+        "program": program.summary if (program := site.program(page.program)) else None,
+        "tags": tuple(dict.fromkeys(tag_link(name) for name in page.tags)),
+    }
+    if page.kind == "article":
+        values["author"] = person(page.author, site.authors_by_slug)
+        values["reviewer"] = person(page.reviewed_by, site.authors_by_slug)
+    elif page.kind == "program":
+        cohorts = upcoming(page, site.now, site.config.timezone)
+        values["cohorts"] = cohorts
+        values["actions"] = {
+            where: action(page, cohorts, where, site.config.utm_source) for where in ("summary", "end")
+        }
+    elif page.kind == "author":
+        values["written"] = summaries(written_by(page.slug, site.articles))
+        values["reviewed"] = summaries(reviewed_by(page.slug, site.articles))
+    return Output(page.url, f"{page.kind}.html", values)
 
 
 def feed_output(site: Site, tag_link: Callable[[str], TagLink]) -> Output:
@@ -488,24 +499,10 @@ def sitemap_entries(site: Site) -> list[SitemapEntry]:
 def _helpers(site: Site, urls: Urls) -> dict[str, Any]:
     """Return the functions templates call to make links and metadata."""
 
-    def signup(program: Page, placement: str) -> str:
-        """Return the program's signup link, tagged with where on the page the button is."""
-        assert program.signup_url is not None
-        return with_utm(
-            program.signup_url,
-            {
-                "utm_source": site.config.utm_source,
-                "utm_medium": "website",
-                "utm_campaign": program.slug,
-                "utm_content": placement,
-            },
-        )
-
     return {
         "url": urls.path,
         "absolute_url": urls.absolute,
-        "signup": signup,
-        "structured_data": lambda page: structured_data(site, urls, page),
+        "structured_data": lambda page, **parts: structured_data(site, urls, page, **parts),
         "iso": iso,
         "long_date": long_date,
         "status": None,
@@ -539,8 +536,19 @@ def iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def structured_data(site: Site, urls: Urls, page: Page | Listing) -> Safe:
-    """Return the page's JSON-LD, escaped so no value can close the script element."""
+def structured_data(
+    site: Site,
+    urls: Urls,
+    page: Page | Listing,
+    author: Person | None = None,
+    reviewer: Person | None = None,
+    cohorts: tuple[Upcoming, ...] = (),
+) -> Safe:
+    """Return the page's JSON-LD, escaped so no value can close the script element.
+
+    Templates pass what a page shows of others (its author and reviewer, its upcoming cohorts) from the values
+    the page is rendered with, so that its cache key covers them.
+    """
     config = site.config
     publisher = {"@type": "Organization", "name": config.organisation, "url": config.base_url}
     data: dict[str, Any]
@@ -553,51 +561,122 @@ def structured_data(site: Site, urls: Urls, page: Page | Listing) -> Safe:
             "publisher": publisher,
         }
     elif page.kind == "article":
-        assert page.date is not None
-        data = {
-            "@type": "Article",
-            "headline": page.title,
-            "description": page.description,
-            "datePublished": iso(page.date),
-            "dateModified": iso(page.updated or page.date),
-            "author": {
-                "@type": "Person" if page.author != config.organisation else "Organization",
-                "name": page.author,
-            },
-            "publisher": publisher,
-            "mainEntityOfPage": urls.absolute(page.url),
-            "keywords": list(page.tags),
-        }
-        if page.image:
-            data["image"] = page.image if page.image.startswith("https:") else urls.absolute(page.image)
+        data = _article_page(page, urls, publisher, author, reviewer)
+    elif page.kind == "author":
+        data = _profile_page(page, urls)
     else:
-        data = _course(page, urls, publisher)
+        data = _course(page, urls, publisher, cohorts)
     payload = json.dumps({"@context": "https://schema.org", **data}, ensure_ascii=False, indent=None)
     return Safe(payload.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
 
 
-def _course(page: Page, urls: Urls, provider: dict[str, str]) -> dict[str, Any]:
-    """Return the schema.org Course of a program: an online, weekly course instance and its offer."""
-    instance: dict[str, Any] = {"@type": "CourseInstance", "courseMode": "Online"}
-    if page.duration_weeks:
-        instance["courseSchedule"] = {"@type": "Schedule", "repeatFrequency": "P1W", "repeatCount": page.duration_weeks}
-        instance["courseWorkload"] = f"P{page.duration_weeks}W"
-    if page.next_start:
-        instance["startDate"] = page.next_start.date().isoformat()
-    if page.facilitator:
-        instance["instructor"] = {"@type": "Person", "name": page.facilitator}
-    offer: dict[str, Any] = {"@type": "Offer", "url": page.signup_url, "category": "Paid"}
-    if page.price:
-        offer["description"] = page.price
-    return {
-        "@type": "Course",
+def _person(who: Person, urls: Urls, organisation: str) -> dict[str, Any]:
+    """Return a schema.org Person (or the organisation) for a byline, with their page and credentials."""
+    if who.url is None and who.name == organisation:
+        return {"@type": "Organization", "name": who.name}
+    data: dict[str, Any] = {"@type": "Person", "name": who.name}
+    if who.url is not None:
+        data = {
+            "@type": "Person",
+            "@id": urls.absolute(who.url) + "#person",
+            "name": who.name,
+            "url": urls.absolute(who.url),
+        }
+    if who.role:
+        data["jobTitle"] = who.role
+    if who.credentials:
+        data["hasCredential"] = {"@type": "EducationalOccupationalCredential", "name": who.credentials}
+    return data
+
+
+def _article_page(
+    page: Page, urls: Urls, publisher: dict[str, str], author: Person | None, reviewer: Person | None
+) -> dict[str, Any]:
+    """Return an article's WebPage: reviewed by someone on a date, its main entity the Article and its author."""
+    assert page.date is not None
+    url = urls.absolute(page.url)
+    article: dict[str, Any] = {
+        "@type": "Article",
+        "@id": url + "#article",
+        "headline": page.title,
+        "description": page.description,
+        "datePublished": iso(page.date),
+        "dateModified": iso(page.updated or page.date),
+        "author": _person(author or Person(page.author or publisher["name"]), urls, publisher["name"]),
+        "publisher": publisher,
+        "mainEntityOfPage": url,
+        "keywords": list(page.tags),
+    }
+    if page.image:
+        article["image"] = page.image if page.image.startswith("https:") else urls.absolute(page.image)
+    data: dict[str, Any] = {
+        "@type": "WebPage",
+        "@id": url,
+        "url": url,
         "name": page.title,
         "description": page.description,
-        "url": urls.absolute(page.url),
-        "provider": provider,
-        "hasCourseInstance": instance,
-        "offers": offer,
+        "mainEntity": article,
     }
+    if reviewer is not None:
+        data["reviewedBy"] = _person(reviewer, urls, publisher["name"])
+    if page.reviewed is not None:
+        data["lastReviewed"] = page.reviewed.date().isoformat()
+    return data
+
+
+def _profile_page(page: Page, urls: Urls) -> dict[str, Any]:
+    """Return an author's ProfilePage, whose main entity is the Person that bylines link to."""
+    url = urls.absolute(page.url)
+    who = _person(Person(page.title, page.url, page.credentials, page.role), urls, "")
+    who["description"] = page.description
+    if page.photo:
+        who["image"] = page.photo if page.photo.startswith("https:") else urls.absolute(page.photo)
+    if page.links:
+        who["sameAs"] = list(page.links)
+    return {"@type": "ProfilePage", "@id": url, "url": url, "name": page.title, "mainEntity": who}
+
+
+def _course(page: Page, urls: Urls, provider: dict[str, str], cohorts: tuple[Upcoming, ...]) -> dict[str, Any]:
+    """Return the schema.org Course of a program (a CourseInstance per upcoming cohort), and its FAQPage."""
+    instances: list[dict[str, Any]] | dict[str, Any]
+    if page.cohorts:
+        instances = course_instances(page, cohorts)
+    else:
+        instances = {"@type": "CourseInstance", "courseMode": "Online"}
+        if page.duration_weeks:
+            instances["courseSchedule"] = {
+                "@type": "Schedule",
+                "repeatFrequency": "P1W",
+                "repeatCount": page.duration_weeks,
+            }
+            instances["courseWorkload"] = f"P{page.duration_weeks}W"
+        if page.next_start:
+            instances["startDate"] = page.next_start.date().isoformat()
+        if page.facilitator:
+            instances["instructor"] = {"@type": "Person", "name": page.facilitator}
+    url = urls.absolute(page.url)
+    course = {
+        "@type": "Course",
+        "@id": url + "#course",
+        "name": page.title,
+        "description": page.description,
+        "url": url,
+        "provider": provider,
+        "hasCourseInstance": instances,
+        "offers": offer(page, overall_status(cohorts) if page.cohorts else None),
+    }
+    if not page.faq:
+        return course
+    faq = {
+        "@type": "FAQPage",
+        "@id": url + "#faq",
+        "url": url,
+        "mainEntity": [
+            {"@type": "Question", "name": q.question, "acceptedAnswer": {"@type": "Answer", "text": q.answer}}
+            for q in page.faq
+        ],
+    }
+    return {"@graph": [course, faq]}
 
 
 def robots(site: Site, urls: Urls) -> str:

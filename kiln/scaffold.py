@@ -8,55 +8,34 @@ from pathlib import Path
 
 from .errors import Problems, SiteError
 from .load import CONTENT, read_config
+from .schema import skeleton
 from .urls import slugify
 
-FOLDERS = {"article": "articles", "program": "programs"}
+FOLDERS = {"article": "articles", "program": "programs", "author": "authors"}
 DESCRIPTION_PLACEHOLDER = "TODO: say in one sentence what a reader gets from this page (at most 160 characters)."
 
-ARTICLE = """\
----
-title: {title}
-description: {description}
-date: {date}
-tags: []
-draft: true
----
-
+# The body each kind starts with; the front matter comes from the schema (kiln/schema.py).
+BODIES = {
+    "article": """
 Write the article here, in markdown. Start with a short paragraph that says what the reader will get from it.
 
 ## A first section
 
 Use `##` headings for sections; three or more of them make a table of contents.
-"""
-
-PROGRAM = """\
----
-title: {title}
-description: {description}
-draft: true
-# Fill these in, or delete the lines you do not need (see README.md, "For editors").
-duration_weeks:
-schedule:
-format:
-price:
-next_start:
-facilitator:
-# signup_url: https://...  (the form's address; without it, signup_url in site.yaml is used)
-# skills:
-#   - name: Mindfulness
-#     summary: Noticing what is happening now, without rushing to judge it.
-# steps:
-#   - Enrol on the signup form.
----
-
+""",
+    "program": """
 ## Who this program is for
 
 Describe who the program is for and what they will get from it.
-"""
+""",
+    "author": """
+A short bio: who they are, what they do, and why readers can trust what they write or review.
+""",
+}
 
 
 def new_page(source: Path, kind: str, title: str, now: dt.datetime | None = None) -> Path:
-    """Return the path of a new draft article or program, created from its skeleton; refuse to overwrite."""
+    """Return the path of a new draft article or program (or an author's page), from its skeleton; never overwrite."""
     problems = Problems()
     config = read_config(source, problems, None)
     if config is None:
@@ -72,9 +51,14 @@ def new_page(source: Path, kind: str, title: str, now: dt.datetime | None = None
         )
     today = (now or dt.datetime.now(dt.UTC)).astimezone(config.timezone).date()
     path = source / CONTENT / FOLDERS[kind] / f"{slug}.md"
-    text = (ARTICLE if kind == "article" else PROGRAM).format(
-        title=_quoted(title.strip()), description=_quoted(DESCRIPTION_PLACEHOLDER), date=today.isoformat()
-    )
+    values = {
+        "title": _quoted(title.strip()),
+        "description": _quoted(DESCRIPTION_PLACEHOLDER),
+        "draft": "true",
+        "date": today.isoformat(),
+        "name": _quoted(title.strip()),  # an author's: `new author "Dana Reyes"`
+    }
+    text = skeleton(kind, values, config.fields) + BODIES[kind]
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as handle:  # "x": fails if the file exists, even in a race

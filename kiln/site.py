@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .authors import check_author_refs
 from .config import Config
 from .content import Page
 from .errors import Problems
@@ -87,11 +88,18 @@ class Site:
     related: dict[str, tuple[Page, ...]]  # article URL -> related articles
     now: dt.datetime
     preview: bool
+    authors: tuple[Page, ...] = ()  # by URL
+    next_change: tuple[dt.datetime, Path] | None = None  # the next future article or cohort start, and its file
 
     @property
     def all_pages(self) -> tuple[Page, ...]:
         """Return every content page: programs, articles, then plain pages."""
-        return self.programs + self.articles + self.pages
+        return self.programs + self.articles + self.pages + self.authors
+
+    @functools.cached_property
+    def authors_by_slug(self) -> dict[str, Page]:
+        """Return the author pages by slug."""
+        return {author.slug: author for author in self.authors}
 
     @property
     def searchable(self) -> bool:
@@ -132,6 +140,7 @@ def replace_page(site: Site, old: Page, new: Page) -> Site:
         articles=swap(site.articles),
         programs=swap(site.programs),
         pages=swap(site.pages),
+        authors=swap(site.authors),
         tags=tuple(Tag(tag.name, tag.slug, swap(tag.articles)) for tag in site.tags),
         related={url: swap(pages) for url, pages in site.related.items()},
     )
@@ -144,6 +153,8 @@ def make_site(pages: list[Page], config: Config, problems: Problems, now: dt.dat
     programs = tuple(sorted((p for p in published if p.kind == "program"), key=lambda p: (p.title, p.url)))
     _check_program_refs(published, {p.slug for p in programs}, {p.slug for p in pages if p.kind == "program"}, problems)
     articles = tuple(sorted((p for p in published if p.kind == "article"), key=_newest_first))
+    authors = tuple(sorted((p for p in published if p.kind == "author"), key=lambda p: p.url))
+    check_author_refs(published, {author.slug: author for author in authors}, problems)
     tags = _tags(articles, problems)
     return Site(
         config=config,
@@ -154,7 +165,22 @@ def make_site(pages: list[Page], config: Config, problems: Problems, now: dt.dat
         related=_related(articles),
         now=now,
         preview=drafts,
+        authors=authors,
+        next_change=next_change(pages, now),
     )
+
+
+def next_change(pages: list[Page], now: dt.datetime) -> tuple[dt.datetime, Path] | None:
+    """Return when the published site next changes by itself (a future article, a cohort's start) and the file."""
+    moments = [(page.date, page.src_path) for page in pages if page.date and page.date > now and not page.draft]
+    moments += [
+        (cohort.start, page.src_path)
+        for page in pages
+        if not page.draft
+        for cohort in page.cohorts
+        if cohort.start > now
+    ]
+    return min(moments, key=lambda moment: (moment[0], moment[1].as_posix()), default=None)
 
 
 def _newest_first(page: Page) -> tuple[float, str]:

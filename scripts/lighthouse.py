@@ -4,8 +4,8 @@ Usage: python3 scripts/lighthouse.py [--budget 100] [--reports DIR]
 
 Builds the site (content/, site.yaml) into a temporary folder with its base URL set to a local server on
 127.0.0.1, serves it from a thread, and runs node_modules/.bin/lighthouse (npm `lighthouse@12.2.3`, installed by
-`npm ci`) against Debian's chromium (CHROME_PATH=/usr/bin/chromium) for the home, article, program, tag and 404
-pages, and the search page showing results. Prints one line of scores per page and form factor; JSON reports go
+`npm ci`) against Debian's chromium (CHROME_PATH=/usr/bin/chromium) for the home, article, program, tag, 404 and
+author pages, and the search page showing results. Prints one line of scores per page and form factor; JSON reports go
 to --reports (default test-artifacts/lighthouse/).
 """
 
@@ -43,21 +43,24 @@ FORM_FACTORS = ("mobile", "desktop")
 
 
 def page_types(source: Path) -> dict[str, str]:
-    """Return the site-relative URL of one page of each type: home, article, program, tag, 404 and search.
+    """Return the site-relative URL of one page of each type: home, article, program, tag, 404, author and search.
 
-    The search page is measured with results shown: it searches for the first long word of the newest title.
+    The search page is measured with results shown: it searches for the longest word of the newest title.
     """
     site = render(Options(source=source)).site
-    if not (site.articles and site.programs and site.tags):
-        raise SystemExit("lighthouse: the site needs at least one article, program and tag to measure every page type")
+    if not (site.articles and site.programs and site.tags and site.authors):
+        raise SystemExit(
+            "lighthouse: the site needs at least one article, program, tag and author to measure every page type"
+        )
     types = {
         "home": "/",
         "article": site.articles[0].url,
         "program": site.programs[0].url,
         "tag": site.tags[0].url,
         "404": "/404.html",
+        "author": site.authors[0].url,
     }
-    if site.config.search:
+    if site.searchable:
         word = max(re.findall(r"\w+", site.articles[0].title), key=len).lower()
         types["search"] = f"/search/?q={word}"
     return types

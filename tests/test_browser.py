@@ -88,6 +88,9 @@ title: Saying no, kindly
 description: Boundaries protect trust. A short guide to saying no without guilt.
 date: 2026-09-15
 tags: [trust, relationships, communication]
+author: dana-reyes
+reviewed_by: placeholder-reviewer
+reviewed: 2026-11-01
 ---
 A clear no lets a yes mean something. See [the DBT group](/programs/dbt-skills-group/).
 """,
@@ -118,6 +121,18 @@ steps:
   - Receive your joining link.
 ---
 An evening group.
+""",
+    "content/authors/dana-reyes.md": """\
+---
+name: Dana Reyes
+credentials: LCSW
+role: Clinical social worker and group facilitator
+photo: /static/favicon.svg
+links:
+  - https://licence.example.org/lookup/dana-reyes-0000000000
+  - https://profiles.example.net/dana-reyes
+---
+Dana leads our evening skills group. She has worked with couples, families and groups for many years.
 """,
     "content/pages/about.md": """\
 ---
@@ -191,6 +206,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "program": site.program("dbt-skills-group").url,  # type: ignore[union-attr]
         "tag": site.tag_of("trust").url,
         "404": "/404.html",
+        "author": "/authors/dana-reyes/",
     }
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(output)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -280,7 +296,7 @@ def open_tab(browser: Any, served: Served) -> Iterator[Any]:
         context.close()
 
 
-PAGE_TYPES = ("home", "article", "program", "tag", "404")
+PAGE_TYPES = ("home", "article", "program", "tag", "404", "author")
 
 
 def every_url(served: Served) -> list[str]:
@@ -363,10 +379,11 @@ def test_axe_finds_no_violation_on_any_page(open_tab: Any, served: Served, schem
 
 @pytest.mark.parametrize("placement", ["summary", "end"])
 def test_signup_button_goes_to_the_form_with_utm_parameters(open_tab: Any, served: Served, placement: str) -> None:
-    """Clicking a signup button navigates to the configured form, tagged with where the click came from."""
+    """Clicking a signup button navigates to the configured form, tagged with the first open cohort's date."""
     tab = open_tab()
     tab.page.goto(served.url("program"))
-    button = tab.page.locator(f'a.button[href*="utm_content={placement}"]')
+    button = tab.page.locator(f'a.button[aria-describedby="signup-note-{placement}"]')
+    cohort = first_open_cohort(tab.page)
     assert button.count() == 1
     box = button.bounding_box()
     assert box["width"] >= 44 and box["height"] >= 44
@@ -380,9 +397,33 @@ def test_signup_button_goes_to_the_form_with_utm_parameters(open_tab: Any, serve
         "utm_source": ["example.org"],
         "utm_medium": ["website"],
         "utm_campaign": ["dbt-skills-group"],
-        "utm_content": [placement],
+        "utm_content": [cohort],
     }
     assert tab.outside == [tab.page.url]
+
+
+def first_open_cohort(page: Any) -> str:
+    """Return the start date of the first cohort the program page lists as open."""
+    starts = page.locator(".cohort-open time").first.get_attribute("datetime")
+    return str(starts)[:10]
+
+
+def test_the_program_faq_and_calendars_work_by_keyboard_and_screen_reader(open_tab: Any, served: Served) -> None:
+    """Each question is a heading in the outline; each "Add to calendar" link has its own name and downloads."""
+    tab = open_tab()
+    tab.page.goto(served.url("program"))
+    faq = tab.page.get_by_role("region", name="Questions and answers")
+    questions = faq.get_by_role("heading", level=3)
+    assert questions.count() >= 3
+    calendars = tab.page.get_by_role("link", name="Add to calendar")
+    names = [calendars.nth(n).evaluate("link => link.textContent.trim()") for n in range(calendars.count())]
+    assert len(names) >= 2 and len(set(names)) == len(names)
+    calendars.first.focus()
+    with tab.page.expect_download() as download:
+        tab.page.keyboard.press("Enter")
+    assert download.value.suggested_filename.endswith(".ics")
+    assert Path(download.value.path()).read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert tab.problems == []
 
 
 def test_a_form_with_its_own_query_keeps_it(open_tab: Any, served: Served) -> None:

@@ -28,19 +28,26 @@ def article(body: str, title: str = "One", extra: str = "") -> str:
     return f"---\ntitle: {title}\ndescription: About {title}.\ndate: 2026-01-01\n{extra}---\n{body}"
 
 
-def test_the_launch_site_warns_only_about_its_placeholder_signup_form(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_launch_site_warns_only_about_its_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
+    """The signup form, the writer and the reviewer are placeholders until the real ones are known."""
     result = run(capsys, "check", "--source", str(REPO), "--now", NOW.isoformat())
-    placeholder = (
+    placeholders = [
+        "content/articles/the-role-of-trust-in-relationships.md:7: warning: `reviewed_by` has no `reviewed` date "
+        "(expected `reviewed: 2026-11-30` with the day of the review, got none)",
+        "content/authors/placeholder-reviewer.md:4: warning: author is a placeholder "
+        "(expected the real person's name, credentials, role, got \"TODO Reviewer's name\")",
+        "content/authors/placeholder-writer.md:4: warning: author is a placeholder "
+        "(expected the real person's name, credentials, role, got \"TODO Writer's name\")",
         "site.yaml:12: warning: `signup_url` is a placeholder "
-        "(expected the real signup form's address, got 'https://forms.example.com/dbt-skills-group')"
-    )
+        "(expected the real signup form's address, got 'https://forms.example.com/dbt-skills-group')",
+    ]
     assert result.code == 0
-    assert result.err.splitlines() == [placeholder]
-    assert "0 errors, 1 warning" in result.out
+    assert result.err.splitlines() == placeholders
+    assert "0 errors, 4 warnings" in result.out
     strict = run(capsys, "check", "--source", str(REPO), "--now", NOW.isoformat(), "--strict")
     assert strict.code == 1
-    assert strict.err.splitlines()[0] == placeholder.replace("warning: ", "")
-    assert strict.err.splitlines()[-1] == "Check failed: 1 error, 0 warnings."
+    assert strict.err.splitlines()[-2] == placeholders[-1].replace("warning: ", "")
+    assert strict.err.splitlines()[-1] == "Check failed: 4 errors, 0 warnings."
 
 
 def test_a_clean_site_has_no_findings_and_check_writes_nothing(

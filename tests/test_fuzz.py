@@ -2,7 +2,7 @@
 
 The only outcomes allowed are a rendered site (whose output paths stay inside site/ and whose feed and sitemap
 are well-formed XML) or BuildFailed with content errors; any other exception fails. The default budget is small;
-`KILN_FUZZ=long python3 -m pytest tests/test_fuzz.py` runs a long one (see README, "Security").
+`KILN_FUZZ=long python3 -m pytest tests/test_fuzz.py` runs a long one (see docs/security.md).
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def test_a_template_asking_for_a_missing_asset_names_its_line(site: Site, build:
     assert (
         f"templates/base.html:{line}: template uses something that does not exist: "
         "asset('/static/missing.css') names no file in static/ "
-        "(check the spelling against the names the templates receive (see README))"
+        "(check the spelling against the names the templates receive (see docs/editors.md))"
     ) in result.err.splitlines()
     assert snapshot(source / "site") == before
 
@@ -200,8 +200,8 @@ def test_with_search_every_file_has_one_policy_and_only_search_may_run_scripts(s
     )
 
 
-def test_the_readme_documents_the_headers_for_hosts_without_headers_files() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_docs_give_the_headers_for_hosts_without_headers_files() -> None:
+    readme = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
     for name, value in SECURITY_HEADERS:
         assert f"| `{name}` | `{value}` |" in readme
 

@@ -243,11 +243,12 @@ def test_front_matter_and_settings_are_escaped_in_every_page(hostile: Path) -> N
 
 
 def test_json_ld_cannot_be_closed_by_a_title(hostile: Path) -> None:
-    for path, key in (("articles/x/index.html", "headline"), ("programs/group/index.html", "name")):
+    for path, key in (("articles/x/index.html", "name"), ("programs/group/index.html", "name")):
         scripts = soup(hostile / path).find_all("script")
         assert len(scripts) == 1
         data = json.loads(scripts[0].string)
         assert data[key].endswith(HOSTILE)
+        assert data.get("mainEntity", {"headline": HOSTILE})["headline"].endswith(HOSTILE)
         assert "</script" not in scripts[0].string.lower()
 
 

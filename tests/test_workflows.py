@@ -88,6 +88,22 @@ def test_only_a_push_to_main_deploys() -> None:
     assert step(build, "Upload the preview for review")["if"] == "env.DEPLOY != 'true'"
 
 
+def test_the_site_also_publishes_itself_every_early_morning_and_by_hand() -> None:
+    """A scheduled run (on the default branch, so it deploys) makes future articles and cohort starts take effect."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    triggers = workflow().get("on", workflow().get(True))
+    assert "workflow_dispatch" in triggers
+    [schedule] = triggers["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert rest == ["*", "*", "*"]
+    zone = ZoneInfo(yaml.safe_load((REPO / "site.yaml").read_text(encoding="utf-8"))["timezone"])
+    for day in (dt.date(2027, 1, 15), dt.date(2027, 7, 15)):  # winter and summer time
+        local = dt.datetime.combine(day, dt.time(int(hour), int(minute)), tzinfo=dt.UTC).astimezone(zone)
+        assert 4 <= local.hour <= 7, local
+
+
 def test_actions_are_pinned_to_major_versions_and_pip_is_cached() -> None:
     data = workflow()
     used = [s["uses"] for job in data["jobs"].values() for s in job["steps"] if "uses" in s]
