@@ -35,6 +35,7 @@ search(0);
 
 async function search(delay) {
   const ticket = ++latest;
+  list.setAttribute("aria-busy", "true"); // until these results are in
   const query = field.value.trim();
   const chosen = Object.fromEntries(filters.filter((select) => select.value).map((s) => [s.name, s.value]));
   remember(query, chosen);
@@ -42,6 +43,7 @@ async function search(delay) {
   if (ticket !== latest) return;
   if (!query) {
     show([], []);
+    list.removeAttribute("aria-busy");
     status.textContent = Object.keys(chosen).length ? "Type a word to search." : "";
     return;
   }
@@ -49,6 +51,7 @@ async function search(delay) {
   const shown = await Promise.all(found.results.slice(0, PAGE).map((result) => result.data()));
   if (ticket !== latest) return; // the reader typed on meanwhile
   show(shown.map(item), found.results.slice(PAGE));
+  list.removeAttribute("aria-busy");
   status.textContent = summary(found.results.length, query);
 }
 

@@ -211,9 +211,10 @@ def open_tab(browser: Any, host: Host) -> Iterator[Any]:  # noqa: F811
 
 
 def results(tab: Tab, query: str) -> list[dict[str, str]]:
-    """Return the results the search page shows once it has searched for a query."""
+    """Return the results the search page shows once it has searched for a query (and no newer search runs)."""
     tab.page.wait_for_function(
-        "query => document.getElementById('search-status').textContent.includes(query)",
+        """query => document.getElementById('search-status').textContent.includes(query)
+            && !document.getElementById('search-results').hasAttribute('aria-busy')""",
         arg=f"“{query}”",
         timeout=10_000,
     )
@@ -281,7 +282,7 @@ def test_the_topic_and_kind_filters_narrow_the_results(open_tab: Any, host: Host
         "Lantern walks at dusk"
     ]
     tab.page.select_option("#search-kind", "Program")
-    tab.page.wait_for_function("() => document.getElementById('search-status').textContent.startsWith('No results')")
+    assert results(tab, "lanternfish") == []
     assert tab.problems == []
 
 
