@@ -111,6 +111,8 @@ def serve(options: ServeOptions) -> int:
         _PreviewServer(watcher, sockets, preview, options.host).serve(port=port, host=options.host)
     finally:
         watcher.stop()
+        if preview.indexing is not None:
+            preview.indexing.stop()  # Pagefind and its folder go with the server
         for listener in sockets:
             listener.close()
     return 0
