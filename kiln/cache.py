@@ -41,6 +41,7 @@ FORMAT = 2
 MAGIC = b"kiln-pages\n"
 RENDERED_FILE = "rendered.bin"
 RENDERED_MAGIC = b"kiln-rendered\n"
+INDEX_FILE = "search.bin"
 log = logging.getLogger(__name__)
 
 
@@ -285,6 +286,55 @@ def _read_index(handle: int) -> dict[str, tuple[int, int, str]]:
     return index
 
 
+@dataclasses.dataclass
+class IndexCache:
+    """The last search index made, by the hash of everything it indexes: one checksummed file of the cache folder.
+
+    An index depends only on the pages it holds and the indexer, so the key needs no invalidation logic. The file
+    holds the key, a JSON list of the index's file names and sizes, then their bytes. serve keeps the last one in
+    memory too.
+    """
+
+    path: Path | None
+    kept: tuple[str, dict[str, bytes]] | None = None
+
+    def get(self, key: str) -> dict[str, bytes] | None:
+        """Return the index files stored for a key, or None."""
+        if self.kept is None and self.path is not None:
+            self.kept = _unpack_index(read_checked(self.path) or b"")
+        return self.kept[1] if self.kept is not None and self.kept[0] == key else None
+
+    def put(self, key: str, files: dict[str, bytes]) -> None:
+        """Keep an index for its key and write it to the cache folder (never failing the build)."""
+        self.kept = (key, files)
+        if self.path is None:
+            return
+        names = sorted(files)
+        head = json.dumps({"key": key, "files": [[name, len(files[name])] for name in names]}).encode("utf-8")
+        write_checked(
+            self.path.parent,
+            self.path.name,
+            len(head).to_bytes(8, "big") + head + b"".join(files[name] for name in names),
+        )
+
+
+def _unpack_index(data: bytes) -> tuple[str, dict[str, bytes]] | None:
+    """Return the key and files of a search index cache file's content, or None when it is not one."""
+    try:
+        size = int.from_bytes(data[:8], "big")
+        head = json.loads(data[8 : 8 + size])
+        offset = 8 + size
+        files: dict[str, bytes] = {}
+        for name, length in head["files"]:
+            files[str(name)] = data[offset : offset + int(length)]
+            offset += int(length)
+        if offset != len(data):
+            return None
+        return str(head["key"]), files
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def read_checked(path: Path) -> bytes | None:
     """Return the bytes a cache file holds after its checksum, or None when it is missing or they do not match."""
     try:
@@ -314,6 +364,7 @@ class Caches:
     rendered: RenderCache
     images: ImageCache
     sources: SourceMemo | None = None  # serve's: content files unchanged since the last rebuild are not read again
+    index: IndexCache = dataclasses.field(default_factory=lambda: IndexCache(None))
 
     def start(self) -> None:
         """Begin a build: nothing is in use yet."""
@@ -331,7 +382,10 @@ def open_caches(source: Path, enabled: bool = True) -> Caches:
     """Return the caches of a source folder (empty ones that are never stored when disabled)."""
     from .images import open_image_cache  # images imports the pool, which imports this module
 
-    return Caches(open_cache(source, enabled), open_render_cache(source, enabled), open_image_cache(source, enabled))
+    index = IndexCache(source / CACHE_FOLDER / INDEX_FILE if enabled else None)
+    return Caches(
+        open_cache(source, enabled), open_render_cache(source, enabled), open_image_cache(source, enabled), index=index
+    )
 
 
 def open_render_cache(source: Path, enabled: bool = True) -> RenderCache:

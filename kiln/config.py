@@ -32,6 +32,7 @@ KNOWN = (
     "review_every_months",
     "reading_grade_max",
     "cms",
+    "search",
 )
 CMS_BACKENDS = ("github",)
 CMS_KEYS = ("backend", "repo", "branch", "auth_url", "editorial_workflow")
@@ -70,6 +71,7 @@ class Config:
     review_every_months: int = 12  # `check` warns about an article whose last review is older
     reading_grade_max: float = 8.0  # `check` warns about an article whose reading grade is higher
     cms: Cms | None = None  # the browser editor at /admin/, when site.yaml has `cms:`
+    search: bool = True  # false: no search page, header form or index
 
 
 def parse_config(text: str, path: Path, problems: Problems, base_url: str | None = None) -> Config | None:
@@ -104,6 +106,7 @@ def parse_config(text: str, path: Path, problems: Problems, base_url: str | None
         review_every_months=fields.integer("review_every_months") or 12,
         reading_grade_max=float(_grade(fields)),
         cms=_cms(fields),
+        search=fields.boolean("search", default=True),
     )
     return None if problems.errors else config
 

@@ -19,6 +19,7 @@ from .load import read_bundles, read_config, read_source, read_sources, read_sta
 from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
+from .search import start_index
 from .site import Site, make_site, replace_page
 from .urls import Urls
 from .write import Written, check_output_folder, write_output
@@ -53,11 +54,14 @@ class Rendered:
     images: Images = field(default_factory=Images)
 
 
-def render(options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None) -> Rendered:
+def render(
+    options: Options, environment: jinja2.Environment | None = None, caches: Caches | None = None, index: bool = True
+) -> Rendered:
     """Return the whole site rendered in memory; raise BuildFailed with every error found.
 
     `serve` passes the same environment and caches to every rebuild, so unchanged templates are not compiled
     again and unchanged pages are neither parsed nor rendered again. Saving the caches is the caller's part.
+    Without `index`, the search index is left out (serve makes it after the browser has reloaded).
     """
     caches = caches or open_caches(options.source, options.cache)
     caches.start()
@@ -79,15 +83,23 @@ def render(options: Options, environment: jinja2.Environment | None = None, cach
     site = replace(site, preview=True) if options.preview else site
     site, images = publish_images(site, options.source, problems, caches.images)
     problems.raise_errors()
+    # Pagefind indexes in its own process while this one renders
+    indexing = start_index(site, caches.index) if index and site.searchable else None
     assets = fingerprint(read_static(options.source, problems), images.files, images.immutable)
     calendars = calendar_jobs(site.programs, config, site.now)
     found = cached_calendars(calendars, caches.rendered) if not caches.rendered.empty() else {}
-    # while other processes render, this one stores the parsed pages
-    files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
+    try:  # while other processes render, this one stores the parsed pages
+        files = render_site(site, templates, problems, assets.names, caches.rendered, caches.pages.save)
+    except BaseException:
+        if indexing is not None:
+            indexing.stop()
+        raise
     files.update(make_calendars(calendars, found, config, caches.rendered))
     files.update(assets.files)
     files.update(read_bundles(options.source, site.all_pages, files, problems))
     files[".nojekyll"] = b""
+    if indexing is not None:
+        files.update(indexing.files(problems))
     files.update(admin_files(options.source, config, _style_url(config, assets.names), problems))
     files.update(host_files(site, files, assets, problems))
     problems.raise_errors()

@@ -27,6 +27,14 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https:; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+# With search on, every page's header holds a form that GETs /search/; the search page runs our script and
+# Pagefind's, which compiles WebAssembly, starts a worker (script-src covers it) and fetches the index's files.
+SEARCH_FORM_CSP = CSP.replace("form-action 'none'", "form-action 'self'")
+SEARCH_CSP = SEARCH_FORM_CSP.replace(
+    "default-src 'none';",
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self';",
+)
+SEARCH_FOLDERS = ("search", "pagefind")  # the search page and Pagefind's files, under SEARCH_CSP
 CSP_HEADER = "Content-Security-Policy"
 SECURITY_HEADERS = (
     (CSP_HEADER, CSP),
@@ -106,10 +114,10 @@ def host_files(site: Site, files: dict[str, bytes], assets: Assets, problems: Pr
     aliases = _aliases(site, files, problems)
     extra = {dest_for(alias): alias_page(site, urls, page) for alias, page in aliases.items()}
     extra["_redirects"] = redirects(urls, aliases).encode("utf-8")
-    editor = site.config.cms is not None
-    extra["_headers"] = headers(urls, assets, site.preview, _top_level(files) if editor else None).encode("utf-8")
     if site.preview:
         extra["robots.txt"] = PREVIEW_ROBOTS.encode("utf-8")
+    rules = policies(site, [*files, *extra, "_headers"])
+    extra["_headers"] = headers(urls, assets, site.preview, rules).encode("utf-8")
     return extra
 
 
@@ -175,32 +183,48 @@ def redirects(urls: Urls, aliases: dict[str, Page]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def headers(urls: Urls, assets: Assets, preview: bool, top_level: list[str] | None = None) -> str:
+def headers(urls: Urls, assets: Assets, preview: bool, policies: dict[str, str] | None = None) -> str:
     """Return _headers for Netlify and Cloudflare Pages: security headers everywhere, a year's cache for assets.
 
-    With the browser editor (top_level: the names at the root of the site), /admin/ needs a policy of its own.
-    Two rules setting one header are merged by the hosts (both policies then apply), so the pages' policy is
-    set on each name at the root but admin/ rather than on /*.
+    With search or the browser editor, some folders need a policy of their own (`policies`: each top-level file
+    or folder rule with its policy). The hosts cannot say "everywhere but /search/", and they join, not replace,
+    a header two rules give one path; so the policy is then given per top-level file and folder, each by
+    exactly one rule.
     """
     lines = [
         "# Made by build.py. No two rules set the same header: the hosts differ in how they merge them.",
         "# Pages and unfingerprinted files keep the hosts' default, public, max-age=0, must-revalidate.",
         "/*",
-        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS if top_level is None or name != CSP_HEADER),
+        *(f"  {name}: {value}" for name, value in SECURITY_HEADERS if policies is None or name != CSP_HEADER),
     ]
     if preview:
         lines.append("  X-Robots-Tag: noindex")
-    if top_level is not None:
-        for name in top_level:
-            lines += ["", urls.path("/" + name), f"  {CSP_HEADER}: {CSP}"]
-        lines += ["", urls.path(f"/{ADMIN}/*"), f"  {CSP_HEADER}: {ADMIN_CSP}"]
-        lines += [] if preview else ["  X-Robots-Tag: noindex"]
+    for rule, policy in (policies or {}).items():
+        lines += ["", urls.path(rule), f"  {CSP_HEADER}: {policy}"]
+        if rule == f"/{ADMIN}/*" and not preview:
+            lines.append("  X-Robots-Tag: noindex")
     for hashed in sorted({url for plain, url in assets.names.items() if url != plain} | set(assets.immutable)):
         lines += ["", urls.path(hashed), f"  Cache-Control: {IMMUTABLE}"]
     return "\n".join(lines) + "\n"
 
 
-def _top_level(files: dict[str, bytes]) -> list[str]:
-    """Return the rules that cover the whole site but /admin/: the root, each file at it, each folder's tree."""
-    names = {name.split("/")[0] + ("/*" if "/" in name else "") for name in files if not name.startswith(("_", "."))}
-    return ["", *sorted(names - {f"{ADMIN}/*"})]
+def policies(site: Site, names: list[str]) -> dict[str, str] | None:
+    """Return each top-level rule of the site with its Content-Security-Policy, or None when /* can hold one.
+
+    Search puts a form in every page's header (so pages may submit to /search/), and its page and Pagefind's
+    files run script; the browser editor's /admin/ has a policy of its own.
+    """
+    search, editor = site.searchable, site.config.cms is not None
+    if not search and not editor:
+        return None
+    pages = SEARCH_FORM_CSP if search else CSP
+    tops = {name.split("/")[0]: "/" in name for name in names}
+    if search:
+        tops |= dict.fromkeys(SEARCH_FOLDERS, True)
+    if editor:
+        tops[ADMIN] = True
+    found = {"/": pages}
+    for top, folder in sorted(tops.items()):
+        special = SEARCH_CSP if top in SEARCH_FOLDERS else ADMIN_CSP if top == ADMIN and editor else pages
+        found[f"/{top}/*" if folder else f"/{top}"] = special
+    return found

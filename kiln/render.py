@@ -24,6 +24,7 @@ from .content import Page, Summary
 from .errors import Problems, SiteError
 from .images import cover_html
 from .pool import spread
+from .search import BUNDLE, KINDS, SEARCH_URL
 from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for
 
@@ -121,7 +122,11 @@ def render_site(
     environment, source = templates.environment, templates.source
     # globals, not render arguments, so that imported macros see them too
     environment.globals.update(
-        _helpers(site, urls), config=site.config, preview=site.preview, asset=asset_helper(urls, assets)
+        _helpers(site, urls),
+        config=site.config,
+        preview=site.preview,
+        search=site.searchable,
+        asset=asset_helper(urls, assets),
     )
     common = _common_key(site, assets)
     cache = cache or RenderCache(None)
@@ -181,7 +186,7 @@ def _weight(output: Output) -> int:
 def _common_key(site: Site, assets: Mapping[str, str] | None) -> hashlib._Hash:
     """Return a hash of what every output depends on: settings, assets, the generator."""
     return hashlib.sha256(
-        repr((site.config, site.preview, sorted((assets or {}).items()), generator_digest())).encode()
+        repr((site.config, site.preview, site.searchable, sorted((assets or {}).items()), generator_digest())).encode()
     )
 
 
@@ -402,8 +407,30 @@ def outputs(site: Site) -> Iterator[Output]:
         "404.html",
         {"page": Listing("/404.html", "Page not found", "We could not find the page you asked for.")},
     )
+    if site.searchable:
+        yield search_output(site)
     yield feed_output(site, tag_link)
     yield Output("/sitemap.xml", "sitemap.xml", {"entries": sitemap_entries(site)})
+
+
+def search_output(site: Site) -> Output:
+    """Return the search page's output: its form, with the topics and kinds a reader can narrow results to."""
+    kinds = tuple(kind for kind in KINDS if any(page.kind == kind for page in site.all_pages))
+    return Output(
+        SEARCH_URL,
+        "search.html",
+        {
+            "page": Listing(
+                SEARCH_URL,
+                "Search",
+                f"Search every article and program from {site.config.organisation}.",
+                tags=tuple(tag.entry for tag in site.tags),
+                kind="search",
+            ),
+            "kinds": tuple((KINDS[kind], f"{KINDS[kind]}s") for kind in kinds),
+            "bundle": f"/{BUNDLE}/",
+        },
+    )
 
 
 def outputs_showing_text(site: Site, page: Page) -> list[Output]:

@@ -42,6 +42,7 @@ from .errors import BuildFailed, Problems, SiteError, warning_lines
 from .load import SourceMemo, read_config
 from .pipeline import Options, Rendered, render, rerender
 from .render import make_environment
+from .search import BUNDLE, Indexing, start_index
 from .write import check_output_folder, write_changed
 
 PREVIEW = ".preview"  # inside the source folder, git-ignored; the build goes to .preview/site/
@@ -55,6 +56,8 @@ PORTS_TO_TRY = 20
 STEP_MS = 10
 SETTLE_SECONDS = 1.0  # how long after a rebuild, with no change since, the confirming build and cache store run
 EXCERPT_LINES = 2  # lines shown before and after the line of an error
+INDEX_POLL_SECONDS = 0.05  # how often the server looks whether Pagefind has finished the search index
+BACKGROUND_NICENESS = 10  # Pagefind's priority in serve: below the rebuilds that a save starts
 # livereload's own snippet: load livereload.js from the host and port the page came from.
 LIVE_SCRIPT = (
     b'<script>(function(){var s=document.createElement("script");'
@@ -108,6 +111,9 @@ def serve(options: ServeOptions) -> int:
         )
     )
     preview.rebuild(())
+    indexing = preview.index_later()
+    if indexing is not None:
+        preview.write_index(indexing)
     preview.persist()
     if options.host in WILDCARD_HOSTS:
         print(
@@ -125,6 +131,8 @@ def serve(options: ServeOptions) -> int:
         _PreviewServer(watcher, sockets, preview, options.host, options.cms).serve(port=port, host=options.host)
     finally:
         watcher.stop()
+        if preview.indexing is not None:
+            preview.indexing.stop()  # Pagefind and its folder go with the server
         for listener in sockets:
             listener.close()
     return 0
@@ -226,6 +234,8 @@ class Preview:
         self.caches = open_caches(options.source, options.cache)  # kept in memory from one rebuild to the next
         self.caches.sources = SourceMemo()
         self.written: dict[str, bytes] | None = None  # what the preview folder holds, after the first rebuild
+        self.index: dict[str, bytes] = {}  # the search index last written there, kept until the next one is made
+        self.indexing: Indexing | None = None  # the search index being made for the last rebuild
         self.last: Rendered | None = None  # the last site built, for the quick path of an edit to a page's text
         self.quick = False  # the last rebuild took the quick path: a full one should confirm it
         self.unsaved = False
@@ -244,10 +254,14 @@ class Preview:
             if self.last is not None and previous is not None and len(changed) == 1:
                 quick = rerender(self.last, self.options, self.environment, self.caches, Path(changed[0]))
             self.quick = quick is not None
-            rendered = quick or render(self.options, self.environment, self.caches)
+            # the search index is made after the browser has reloaded (index_later); until then, the last one
+            rendered = quick or render(self.options, self.environment, self.caches, index=False)
+            if not rendered.site.searchable:
+                self.index = {}
+            files = rendered.files | self.index
             self.written = self.last = None  # until the write is done, the folder may be anything
-            write_changed(rendered.files, self.folder, previous)
-            self.written, self.last = rendered.files, rendered
+            write_changed(files, self.folder, previous)
+            self.written, self.last = files, rendered
             self.unsaved = True
         except BuildFailed as failure:
             self._fail(failure.errors, warning_lines(failure.warnings) + [error.format() for error in failure.errors])
@@ -266,6 +280,35 @@ class Preview:
             print(f"Fixed: the preview builds again ({took}).", flush=True)
         elif changed:
             print(f"Rebuilt after a change to {', '.join(changed)} in {took}.", flush=True)
+        return True
+
+    def index_later(self, background: bool = False) -> Indexing | None:
+        """Start making the search index of the last rebuild, once the browser has reloaded; None if none is needed.
+
+        In the background, Pagefind runs at a low priority, so that a rebuild after the next save comes first.
+        """
+        if self.indexing is not None:
+            self.indexing.stop()  # made for an older rebuild
+        self.indexing = None
+        if self.last is not None and self.last.site.searchable:
+            self.indexing = start_index(self.last.site, self.caches.index, BACKGROUND_NICENESS if background else 0)
+        return self.indexing
+
+    def write_index(self, indexing: Indexing) -> bool:
+        """Wait for a search index and write it into the preview, unless a newer rebuild wants another one."""
+        if indexing is not self.indexing or self.written is None:
+            indexing.stop()
+            return False
+        self.indexing = None
+        problems = Problems()
+        index = indexing.files(problems)
+        if problems.errors:
+            self._say([error.format() for error in problems.errors])
+            return False
+        files = {name: data for name, data in self.written.items() if not name.startswith(f"{BUNDLE}/")} | index
+        previous, self.written = self.written, None
+        write_changed(files, self.folder, previous)
+        self.written, self.index = files, index
         return True
 
     def confirm(self) -> bool:
@@ -500,19 +543,36 @@ class _Watcher(Watcher):  # type: ignore[misc]
         self.filepath = paths[0] if paths else "*"
         css_only = paths and all(path.endswith(".css") for path in paths)
         LiveReloadHandler.reload_waiters(paths[0] if css_only else "*")
-        # Confirming a quick rebuild and storing the caches wait until the editor pauses, so that neither can
-        # hold up the next save (on a site of thousands of pages a full rebuild takes a few hundred ms).
+        # Confirming a quick rebuild, making the search index and storing the caches wait until the editor pauses,
+        # so that none can hold up the next save (on a site of thousands of pages a full rebuild takes a few
+        # hundred ms, the index a second or more).
         loop = IOLoop.current()
         if self._settling is not None:
             loop.remove_timeout(self._settling)
         self._settling = loop.call_later(SETTLE_SECONDS, self._settle)
 
     def _settle(self) -> None:
-        """Once no file has changed for a moment: confirm a quick rebuild, then store the caches."""
+        """Once no file has changed for a moment: confirm a quick rebuild, start the search index, store the caches."""
         self._settling = None
         if self.preview.confirm():
             LiveReloadHandler.reload_waiters("*")
+        self._index()
         self.preview.persist()
+
+    def _index(self) -> None:
+        """Make the search index of the last rebuild in another process, and write it once it is done."""
+        indexing = self.preview.index_later(background=True)
+        if indexing is None:
+            return
+        loop = IOLoop.current()
+
+        def look() -> None:
+            if indexing.done():
+                self.preview.write_index(indexing)
+            else:
+                loop.call_later(INDEX_POLL_SECONDS, look)
+
+        look()
 
     def _watch_root(self, deliver: Callable[[tuple[str, ...]], None]) -> None:
         """Watch the source folder itself (not below it) for site.yaml and for folders coming or going."""

@@ -18,8 +18,18 @@ from .errors import Problems
 from .urls import dest_for, slugify
 
 # URLs the generator makes itself; a content page may not take them.
-RESERVED = ("/", "/articles/", "/programs/", "/tags/", "/404.html", "/feed.xml", "/sitemap.xml", "/robots.txt")
-RESERVED_PREFIXES = ("/tags/", "/static/")
+RESERVED = (
+    "/",
+    "/articles/",
+    "/programs/",
+    "/tags/",
+    "/404.html",
+    "/feed.xml",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/search/",
+)
+RESERVED_PREFIXES = ("/tags/", "/static/", "/pagefind/")
 RELATED_COUNT = 3
 # Device names Windows reserves, with or without an extension: a file so named breaks a checkout or upload there.
 WINDOWS_RESERVED = frozenset(
@@ -90,6 +100,11 @@ class Site:
     def authors_by_slug(self) -> dict[str, Page]:
         """Return the author pages by slug."""
         return {author.slug: author for author in self.authors}
+
+    @property
+    def searchable(self) -> bool:
+        """Return whether the site has search: on in site.yaml, and a page to find (Pagefind needs one)."""
+        return self.config.search and bool(self.all_pages)
 
     def program(self, slug: str | None) -> Page | None:
         """Return the published program with this slug, if any."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark builds on a synthetic corpus: cold, warm and one-change builds, the Markdown floor, peak memory.
+"""Benchmark builds on a synthetic corpus: cold, warm and one-change builds, Markdown floor, search index, memory.
 
 Usage: python scripts/benchmark.py [--articles 1000] [--repeat 5] [--saves 15] [--workdir /dev/shm] [--json out.json]
        [--imports 1000]  (also: `build.py import wordpress` of that many posts, then a cold build of the result)
@@ -13,8 +13,10 @@ then timed on an article with five photos.
 
 Every build is a separate `python build.py` process, timed from start to exit (wall clock), so start-up and
 imports count, as they do for an editor. Runs of different kinds are interleaved so that drift of the machine
-spreads over all of them. The live edit is measured last, by serve_latency.py's method: `build.py serve` on the
-same corpus, one article saved again and again, each timed from the write to the browser's reload message.
+spreads over all of them. The search index is also timed alone (Pagefind on the corpus' pages, no cache, in this
+process); a build overlaps it with rendering. The live edit is measured last, by serve_latency.py's method:
+`build.py serve` on the same corpus, one article saved again and again, each timed from the write to the
+browser's reload message.
 Not a test: the suite only checks that it runs on a tiny corpus.
 """
 
@@ -288,6 +290,23 @@ def markdown_floor(paths: list[Path], workers: int) -> float:
     return time.perf_counter() - started
 
 
+def index_time(source: Path) -> tuple[float, int]:
+    """Return the wall time of making the search index alone (Pagefind, no cache) and the index's size in bytes."""
+    from kiln.cache import IndexCache
+    from kiln.errors import Problems
+    from kiln.pipeline import Options, render
+    from kiln.search import start_index
+
+    site = render(Options(source=source, cache=False), index=False).site
+    problems = Problems()
+    started = time.perf_counter()
+    files = start_index(site, IndexCache(None)).files(problems)
+    elapsed = time.perf_counter() - started
+    if problems.errors:
+        raise SystemExit(f"indexing failed: {problems.errors[0].format()}")
+    return elapsed, sum(len(data) for data in files.values())
+
+
 def clean(source: Path, output: Path) -> None:
     """Remove the output and any cache, for a cold build."""
     shutil.rmtree(output, ignore_errors=True)
@@ -300,10 +319,13 @@ def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int) -> di
     try:
         source, output = root / "src", root / "out"
         paths = make_corpus(source, count, seed)
-        runs: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "one_change": []}
+        runs: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "one_change": [], "index": []}
         peak = 0.0
+        index_bytes = 0
         for round_ in range(repeat):
             runs["floor"].append(markdown_floor(paths, os.cpu_count() or 1))
+            index, index_bytes = index_time(source)
+            runs["index"].append(index)
             clean(source, output)
             cold, memory = timed_build(source, output)
             runs["cold"].append(cold)
@@ -321,6 +343,7 @@ def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int) -> di
             "median_seconds": medians,
             "runs_seconds": runs,
             "peak_memory_mb": round(peak, 1),
+            "index_bytes": index_bytes,
             "cold_over_floor": round(medians["cold"] / medians["floor"], 3),
             "live_edit_ms": {
                 "median": round(statistics.median(edits), 1) if edits else None,
@@ -411,7 +434,7 @@ def main() -> int:
     results: list[dict[str, object]] = [
         measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles
     ]
-    columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "peak MB", "edit ms")
+    columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "index s", "peak MB", "edit ms")
     print(" ".join(f"{name:>10}" for name in columns))
     for result in results:
         m = result["median_seconds"]
@@ -423,6 +446,7 @@ def main() -> int:
             f"{result['cold_over_floor']:.2f}",
             f"{m['warm']:.3f}",
             f"{m['one_change']:.3f}",
+            f"{m['index']:.3f}",
             result["peak_memory_mb"],
             live["median"] if isinstance(live := result["live_edit_ms"], dict) and live["median"] else "-",
         )

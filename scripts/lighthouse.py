@@ -4,10 +4,10 @@ Usage: python3 scripts/lighthouse.py [--budget 100] [--reports DIR]
 
 Builds the site (content/, site.yaml) into a temporary folder with its base URL set to a local server on
 127.0.0.1, serves it from a thread, and runs node_modules/.bin/lighthouse (npm `lighthouse@12.2.3`, installed by
-`npm ci`) against Debian's chromium (CHROME_PATH=/usr/bin/chromium) for the home, article, program, tag and 404
-pages, and an article with photos (tests/photos.py's: a portrait phone photo, a screenshot and a small image,
-added to a copy of the site). Prints one line of scores per page and form factor; JSON reports go to --reports
-(default test-artifacts/lighthouse/).
+`npm ci`) against Debian's chromium (CHROME_PATH=/usr/bin/chromium) for the home, article, program, tag, 404 and
+author pages, the search page showing results, and an article with photos (tests/photos.py's: a portrait phone
+photo, a screenshot and a small image, added to a copy of the site). Prints one line of scores per page and form
+factor; JSON reports go to --reports (default test-artifacts/lighthouse/).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -47,13 +48,16 @@ FORM_FACTORS = ("mobile", "desktop")
 
 
 def page_types(source: Path) -> dict[str, str]:
-    """Return the site-relative URL of one page of each type: home, article, program, tag, 404 and author."""
+    """Return the site-relative URL of one page of each type: home, article, program, tag, 404, author and search.
+
+    The search page is measured with results shown: it searches for the longest word of the newest title.
+    """
     site = render(Options(source=source)).site
     if not (site.articles and site.programs and site.tags and site.authors):
         raise SystemExit(
             "lighthouse: the site needs at least one article, program, tag and author to measure every page type"
         )
-    return {
+    types = {
         "home": "/",
         "article": site.articles[0].url,
         "program": site.programs[0].url,
@@ -62,6 +66,10 @@ def page_types(source: Path) -> dict[str, str]:
         "author": site.authors[0].url,
         "photos": "/" + PHOTO_ARTICLE.removeprefix("content/").removesuffix("index.md"),
     }
+    if site.searchable:
+        word = max(re.findall(r"\w+", site.articles[0].title), key=len).lower()
+        types["search"] = f"/search/?q={word}"
+    return types
 
 
 def with_photos(folder: Path) -> Path:

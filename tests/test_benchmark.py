@@ -36,7 +36,8 @@ def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path:
     header, row = done.stdout.splitlines()
     assert header.split()[:3] == ["articles", "floor", "s"] and row.split()[0] == "4"
     [result] = json.loads(report.read_text())
-    assert set(result["median_seconds"]) == {"floor", "cold", "warm", "one_change"}
+    assert set(result["median_seconds"]) == {"floor", "cold", "warm", "one_change", "index"}
+    assert result["index_bytes"] > 0
     assert all(value > 0 for value in result["median_seconds"].values())
     assert result["peak_memory_mb"] > 0
     assert len(result["live_edit_ms"]["runs"]) == 3 and result["live_edit_ms"]["median"] > 0

@@ -471,7 +471,14 @@ def preview_of(source: Path) -> object:
         Options(source=source, output=source / PREVIEW / "site", base_url="http://127.0.0.1:8000/", drafts=True)
     )
     assert preview.rebuild(())
+    indexed(preview)
     return preview
+
+
+def indexed(preview: object) -> None:
+    """Write the search index of the preview's last rebuild, as serve does once the editor pauses."""
+    indexing = preview.index_later()  # type: ignore[attr-defined]
+    assert indexing is None or preview.write_index(indexing)  # type: ignore[attr-defined]
 
 
 def clean_preview(source: Path, folder: Path) -> dict[str, bytes]:
@@ -502,6 +509,7 @@ def test_a_preview_rebuild_writes_what_a_clean_build_writes(
     change[1](source)
     assert preview.rebuild(())  # type: ignore[attr-defined]
     folder = source / ".preview/site"
+    indexed(preview)
     assert snapshot(folder) == clean_preview(source, tmp_path / "clean")
     assert not (folder / "articles/post-5").exists() or (source / "content/articles/post-5.md").exists()
 
@@ -548,6 +556,7 @@ def _signature(path: Path) -> tuple[int, int, int, int, int]:
 def test_a_build_that_changes_one_file_replaces_just_that_file(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(sources())
     _append(source / "site.yaml", "feed_size: 1\n")  # so the feed does not show the oldest article
+    _append(source / "site.yaml", "search: false\n")  # nor the search index (test_search.py: what it rewrites)
     assert build(source).code == 0
     before = {path: path.stat().st_ino for path in (source / "site").rglob("*") if path.is_file()}
     page = source / "site/articles/post-1/index.html"
@@ -589,6 +598,7 @@ def test_a_preview_rebuild_of_one_edited_file_writes_what_a_clean_build_writes(
     path.write_text(edit(path.read_text()))
     assert preview.rebuild((f"content/articles/{name}.md",))  # type: ignore[attr-defined]
     assert preview.quick is quick  # type: ignore[attr-defined]
+    indexed(preview)
     assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
     assert not preview.confirm()  # type: ignore[attr-defined]  # the full build after it finds nothing to change
 
@@ -615,6 +625,7 @@ def test_a_full_build_after_the_quick_path_puts_right_whatever_it_missed(
     assert preview.rebuild(("content/articles/post-3.md",))  # type: ignore[attr-defined]
     assert b"A new line" not in (source / ".preview/site/articles/post-3/index.html").read_bytes()
     assert preview.confirm()  # type: ignore[attr-defined]
+    indexed(preview)
     assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
 
 

@@ -154,7 +154,7 @@ def test_images_and_headings(capsys: pytest.CaptureFixture[str], site: Callable[
         "see it, such as ![Two people talking](/static/favicon.svg), got an empty one)",
         "content/articles/one.md:14: warning: heading skips a level "
         "(expected h3 or higher after an h2, got h4 'Too deep')",
-        "site/articles/one/index.html:52: warning: page has more than one h1 "
+        "site/articles/one/index.html:57: warning: page has more than one h1 "
         "(expected exactly one top-level heading (the title), got 2; use ## for sections)",
     ]
     assert check(capsys, source, "--strict").code == 1

@@ -263,7 +263,8 @@ def test_warm_builds_and_text_edits_never_decode_an_image(
     index.write_text(index.read_text().replace("Intro.", "A new intro."))
     assert build(source).code == 0
     after = snapshot(source / "site")
-    assert {name for name in after if after[name] != first.get(name)} == {"articles/bench/index.html", "feed.xml"}
+    changed = {name for name in after if after[name] != first.get(name) and not name.startswith("pagefind/")}
+    assert changed == {"articles/bench/index.html", "feed.xml"}  # and the search index, which holds the text
     # new bytes under the same name are made again
     (source / "content/articles/bench/shot.png").write_bytes(screenshot(650, 400))
     with pytest.raises(AssertionError, match="made again"):

@@ -12,9 +12,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Run, snapshot, soup
+from conftest import CONFIG, REPO, Run, snapshot, soup
 
-from kiln.publish import CSP, SECURITY_HEADERS, fingerprint
+from kiln.publish import CSP, SEARCH_CSP, SEARCH_FORM_CSP, SECURITY_HEADERS, fingerprint
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -149,7 +149,7 @@ def test_a_template_asking_for_a_missing_asset_names_its_line(site: Site, build:
 
 
 def test_headers_send_security_headers_everywhere_and_never_set_one_header_twice(site: Site, build: Build) -> None:
-    source = site(FILES)
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
     build(source)
     output = source / "site"
     rules = header_rules((output / "_headers").read_text())
@@ -165,6 +165,41 @@ def test_headers_send_security_headers_everywhere_and_never_set_one_header_twice
         assert set(values) == {"Cache-Control"} and not set(values) & set(everywhere)
 
 
+def test_with_search_every_file_has_one_policy_and_only_search_may_run_scripts(site: Site, build: Build) -> None:
+    source = site(FILES)
+    assert build(source, "--base-url", "https://example.org/trust/").code == 0
+    output = source / "site"
+    rules = header_rules((output / "_headers").read_text())
+    assert "Content-Security-Policy" not in rules["/*"] and rules["/*"]["X-Frame-Options"] == "DENY"
+    policies = {
+        path: values["Content-Security-Policy"]
+        for path, values in rules.items()
+        if path != "/*" and "Content-Security-Policy" in values
+    }
+    for file in sorted(output.rglob("*")):
+        name = file.relative_to(output).as_posix()
+        if not file.is_file() or name == ".kiln-output":
+            continue
+        paths = [
+            "/trust/" + name,
+            *(["/trust/" + name.removesuffix("index.html")] if name.endswith("index.html") else []),
+        ]
+        for path in paths:
+            matching = [
+                value
+                for rule, value in policies.items()
+                if rule == path or (rule.endswith("*") and path.startswith(rule[:-1]))
+            ]
+            expected = SEARCH_CSP if name.startswith(("search/", "pagefind/")) else SEARCH_FORM_CSP
+            assert matching == [expected], path
+    assert "script-src" not in SEARCH_FORM_CSP and SEARCH_FORM_CSP == CSP.replace(
+        "form-action 'none'", "form-action 'self'"
+    )
+    assert SEARCH_CSP == SEARCH_FORM_CSP.replace(
+        "default-src 'none';", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self';"
+    )
+
+
 def test_the_docs_give_the_headers_for_hosts_without_headers_files() -> None:
     readme = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
     for name, value in SECURITY_HEADERS:
@@ -178,6 +213,8 @@ def test_pages_need_nothing_the_content_security_policy_forbids(site: Site, buil
     for page in html_files(source / "site"):
         parsed = soup(page)
         scripts = parsed.find_all("script")
+        if page == source / "site/search/index.html":  # the search page's own policy allows its scripts
+            scripts = [script for script in scripts if script.get("type") != "module"]
         assert all(script.get("type") == "application/ld+json" and not script.get("src") for script in scripts)
         assert not parsed.find_all("style") and not parsed.select("[style]")
         assert not [tag for tag in parsed.find_all(True) if any(name.startswith("on") for name in tag.attrs)]
@@ -333,7 +370,7 @@ def test_two_builds_of_the_same_input_are_byte_identical(site: Site, build: Buil
 
 
 def test_a_rebuild_rewrites_only_the_files_whose_bytes_changed(site: Site, build: Build) -> None:
-    source = site(FILES)
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})  # test_search.py: what the index rewrites
     assert build(source).code == 0
     output = source / "site"
 
@@ -368,7 +405,7 @@ def test_a_rebuild_rewrites_only_the_files_whose_bytes_changed(site: Site, build
 
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    source = site(FILES)
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})  # with search: test_search_browser.py
     build(source)
     output = source / "site"
 
