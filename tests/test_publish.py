@@ -34,9 +34,23 @@ FILES = {
 }
 
 
+# What FILES builds into: home, 404, the article, program and tag lists, 3 articles, 1 program, 1 page, 2 tags.
+PAGES = 12
+
+
 def html_files(output: Path) -> list[Path]:
     """Return every HTML page of a build."""
     return sorted(output.rglob("*.html"))
+
+
+def built_pages(build: Build, source: Path, *args: str) -> list[Path]:
+    """Build a source folder, which must succeed with at least PAGES pages; return its HTML pages."""
+    result = build(source, *args)
+    assert result.code == 0, result.err
+    output = Path(args[args.index("--output") + 1]) if "--output" in args else source / "site"
+    pages = html_files(output)
+    assert len(pages) >= PAGES, [page.relative_to(output).as_posix() for page in pages]
+    return pages
 
 
 def header_rules(text: str) -> dict[str, dict[str, str]]:
@@ -173,9 +187,8 @@ def test_the_readme_documents_the_headers_for_hosts_without_headers_files() -> N
 
 def test_pages_need_nothing_the_content_security_policy_forbids(site: Site, build: Build) -> None:
     source = site(FILES)
-    build(source)
     assert "script-src" not in CSP and "default-src 'none'" in CSP and "style-src 'self'" in CSP
-    for page in html_files(source / "site"):
+    for page in built_pages(build, source):
         parsed = soup(page)
         scripts = parsed.find_all("script")
         assert all(script.get("type") == "application/ld+json" and not script.get("src") for script in scripts)
@@ -324,8 +337,8 @@ def test_pages_answer_with_and_without_index_html_and_missing_ones_have_a_404_pa
 
 def test_two_builds_of_the_same_input_are_byte_identical(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(FILES)
-    build(source, "--output", str(tmp_path / "one"))
-    build(source, "--output", str(tmp_path / "two"))
+    built_pages(build, source, "--output", str(tmp_path / "one"))
+    built_pages(build, source, "--output", str(tmp_path / "two"))
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
@@ -369,8 +382,9 @@ def test_a_rebuild_rewrites_only_the_files_whose_bytes_changed(site: Site, build
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     source = site(FILES)
-    build(source)
+    pages = built_pages(build, source)
     output = source / "site"
+    loaded: list[str] = []
 
     class WithPolicy(http.server.SimpleHTTPRequestHandler):
         def end_headers(self) -> None:
@@ -389,13 +403,16 @@ def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Si
             page = browser.new_page()
             messages: list[str] = []
             page.on("console", lambda message: messages.append(message.text))
-            for path in html_files(output):
+            for path in pages:
                 url = "/" + path.relative_to(output).as_posix().removesuffix("index.html")
-                page.goto(address + url)
+                response = page.goto(address + url)
+                assert response is not None and response.status == 200, url
                 rules = page.evaluate("[...document.styleSheets].reduce((n, s) => n + s.cssRules.length, 0)")
                 assert rules > 10, url  # the fingerprinted stylesheet loaded and applies
+                loaded.append(page.url)
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
     assert not [text for text in messages if "Content Security Policy" in text], messages
+    assert len(set(loaded)) == len(pages) >= PAGES, loaded
