@@ -91,6 +91,42 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "data", "poster", "cite", "background")
+RUNNABLE = ("script", "iframe", "frame", "object", "embed", "form", "style", "base", "svg", "math")
+# What a browser ignores in a URL: spaces and control characters around it, tabs and newlines anywhere in it.
+_AROUND_URL = "".join(map(chr, range(0x21)))
+_IN_URL = dict.fromkeys(map(ord, "\t\n\r"))
+
+
+def harm_in(html: str) -> list[str]:
+    """Return what in a built page could run script or restyle it: [] for a harmless page.
+
+    Script elements other than JSON-LD data, elements that run or embed (iframe, object, form, style, svg...),
+    event attributes (on*), style attributes other than the tables extension's alignment, and javascript: or
+    vbscript: URLs, as a browser reads them (case and blanks ignored).
+    """
+    found = []
+    for element in BeautifulSoup(html, "html.parser").find_all(True):
+        name = element.name.lower()
+        if name == "script":
+            if element.get("type") != "application/ld+json" or element.get("src") is not None:
+                found.append(f"a script element: {str(element)[:80]}")
+        elif name in RUNNABLE:
+            found.append(f"a {name} element")
+        for attribute, value in element.attrs.items():
+            attribute = attribute.lower()
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            if attribute.startswith("on"):
+                found.append(f"an event attribute: <{name} {attribute}={text!r}>")
+            elif attribute == "style" and not (name in ("th", "td") and text.startswith("text-align: ")):
+                found.append(f"a style attribute: <{name} style={text!r}>")
+            elif attribute in URL_ATTRIBUTES:
+                scheme = text.strip(_AROUND_URL).translate(_IN_URL).lower().partition(":")[0]
+                if scheme in ("javascript", "vbscript"):
+                    found.append(f"a {scheme}: URL: <{name} {attribute}={text!r}>")
+    return found
+
+
 def soup(path: Path) -> BeautifulSoup:
     """Return a built HTML file, parsed."""
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ARTICLE, CONFIG, PROGRAM, Run, snapshot, soup
+from conftest import ARTICLE, CONFIG, PROGRAM, Run, harm_in, snapshot, soup
 
 from kiln import markup as markup_module
 from kiln.markup import Markup
@@ -147,6 +147,42 @@ def test_raw_html_in_an_article_is_sanitised_in_page_and_feed(site: Site, build:
     assert content is not None and content.text is not None
     assert_harmless(content.text)
     assert "kept bold" in content.text
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        # attribute lists: the one way to make chosen attributes without typing a `<`
+        ('Para text\n{: onclick="alert(1)" }\n', "Para text"),
+        ("## Heading {: onmouseover=alert(1) style='color: red' }\n", "Heading"),
+        ('[a link](https://example.net/){: onclick="alert(1)" }\n', "a link"),
+        ("* item\n{: onfocus=alert(1) tabindex=1 }\n", "item"),
+        ("![photo](/static/p.png){: onerror=alert(1) }\n", None),
+        # raw HTML
+        ('<img src="/static/p.png" onerror="alert(1)" alt="photo">\n', None),
+        ('<a href=" jAvA&#9;script:alert(1)">tabbed</a>\n', "tabbed"),
+        ("<p>before <svg><script>alert(1)</script></svg> after</p>\n", "after"),
+        ('<details open ontoggle="alert(1)"><summary>More</summary>Text</details>\n', "More"),
+        ("<scr<script>ipt>alert(1)</script>\n", None),
+        ("Text <!-- <script>alert(1)</script> --> end.\n", "end."),
+    ],
+)
+def test_a_hostile_body_is_published_harmless_in_page_and_feed(
+    site: Site, build: Build, body: str, kept: str | None
+) -> None:
+    source = site({X: article("Hostile", "Intro paragraph.\n\n" + body)})
+    result = build(source)
+    assert result.code == 0, result.err
+    page = (source / "site/articles/x/index.html").read_text(encoding="utf-8")
+    assert harm_in(page) == []
+    main = BeautifulSoup(page, "html.parser").find("main")
+    assert main is not None and "Intro paragraph." in main.get_text()
+    if kept is not None:
+        assert kept in main.get_text()  # the harmless rest of the markup stays
+    feed = ElementTree.parse(source / "site/feed.xml").getroot()
+    content = feed.findtext(f"{ATOM}entry/{ATOM}content")
+    assert content is not None and "Intro paragraph." in content
+    assert harm_in(content) == []
 
 
 def test_unsafe_html_true_publishes_raw_html_as_written(site: Site, build: Build) -> None:
