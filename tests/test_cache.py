@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAM, Run, snapshot
+from conftest import PROGRAM, Run, snapshot, write_files
 
 from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, RENDERED_MAGIC, pack_pages, unpack_pages
+from kiln.write import MARKER, MARKER_TEXT, Written
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -506,6 +507,72 @@ def test_a_preview_rebuild_writes_what_a_clean_build_writes(
     assert not (folder / "articles/post-5").exists() or (source / "content/articles/post-5.md").exists()
 
 
+def inodes(folder: Path) -> dict[str, int]:
+    """Return the inode of every file and folder under a folder, and of the folder itself ('')."""
+    found = {"": folder.stat().st_ino}
+    found.update({path.relative_to(folder).as_posix(): path.stat().st_ino for path in folder.rglob("*")})
+    return found
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (
+            "two titles",
+            lambda s: [_replace(s / f"content/articles/post-{n}.md", "title: Post", "title: A") for n in (2, 3)],
+        ),
+        ("new article in a new folder", lambda s: write_files(s, {"content/articles/guides/deep/new.md": NEW_ARTICLE})),
+        ("deleted article", lambda s: (s / "content/articles/post-5.md").unlink()),
+    ],
+    ids=lambda change: change[0],
+)
+def test_a_preview_rebuild_rewrites_in_place_only_the_files_that_changed(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, Callable[[Path], object]]
+) -> None:
+    # serve's folder is written in place (never swapped: the server keeps serving it) and a file whose bytes did
+    # not change is not touched, so the browser's reload fetches nothing stale and nothing needlessly new
+    source = site(sources())
+    preview = preview_of(source)
+    folder = source / ".preview/site"
+    before, old = inodes(folder), snapshot(folder)
+    change[1](source)
+    assert preview.rebuild(())  # type: ignore[attr-defined]
+    new = snapshot(folder)
+    assert new == clean_preview(source, tmp_path / "clean")
+    after = inodes(folder)
+    assert after[""] == before[""]  # the same folder, not a new one swapped in
+    kept = {name for name in old.keys() & new.keys() if old[name] == new[name]}
+    assert kept and {name for name in kept if after[name] != before[name]} == set()
+    assert {name for name in new.keys() & old.keys() if new[name] != old[name] and after[name] == before[name]} == set()
+    assert {name for name in after if name.startswith("articles/post-5")} == (
+        set() if change[0] == "deleted article" else {name for name in before if name.startswith("articles/post-5")}
+    )
+
+
+def test_a_preview_writes_only_what_differs_and_counts_it(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiln.write import write_changed
+
+    source = site(sources())
+    preview = preview_of(source)
+    folder = source / ".preview/site"
+    files = dict(preview.written)  # type: ignore[attr-defined]
+    changed = {**files, "articles/post-1/index.html": b"one", "articles/new/index.html": b"two"}
+    del changed["articles/post-2/index.html"]
+    assert write_changed(changed, folder, files) == Written(2, len(changed) - 2)
+    assert snapshot(folder) == {**changed, MARKER: MARKER_TEXT}
+    assert not (folder / "articles/post-2").exists()
+
+
+def test_a_second_preview_over_an_existing_preview_folder_rebuilds_it(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = site(sources())
+    preview_of(source)  # serve stopped, then started again: the folder holds a preview, the new one knows nothing
+    _append(source / "content/articles/post-3.md", "\nA new line.\n")
+    preview_of(source)
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+
+
 def test_a_preview_rereads_a_file_whose_stat_changed_even_without_an_event(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -553,8 +620,8 @@ def test_a_build_that_changes_one_file_replaces_just_that_file(site: Site, build
     page = source / "site/articles/post-1/index.html"
     _append(source / "content/articles/post-1.md", "\nA second paragraph.\n")  # shown on its own page only
     result = build(source)
-    assert result.code == 0 and "(1 files changed," in result.out
     after = {path: path.stat().st_ino for path in (source / "site").rglob("*") if path.is_file()}
+    assert result.code == 0 and f"(1 files changed, {len(after) - 2} unchanged)" in result.out  # not the marker
     assert [path for path in before if after[path] != before[path]] == [page]
     assert b"A second paragraph." in page.read_bytes()
     assert not (source / ".site.staging").exists()

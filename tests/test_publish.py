@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.server
 import threading
@@ -10,10 +11,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, Run, snapshot, soup
 
+import kiln.write
 from kiln.publish import CSP, SECURITY_HEADERS, fingerprint
 
 Site = Callable[..., Path]
@@ -377,6 +380,45 @@ def test_a_rebuild_rewrites_only_the_files_whose_bytes_changed(site: Site, build
     for name in changed:
         assert after[name][2] != before[name][2], f"{name} was rewritten with the same bytes"
     assert f"({len(changed)} files changed, {len(after) - len(changed) - 1} unchanged)" in result.out
+
+
+@pytest.mark.parametrize("how", ["one page replaced", "whole site laid out"])
+def test_a_disk_that_fills_up_names_the_file_and_leaves_the_site(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    source = site(FILES)
+    assert build(source).code == 0
+    output = source / "site"
+    before = snapshot(output)
+    full = OSError(errno.ENOSPC, "No space left on device")  # as write() says it: naming no file
+    if how == "one page replaced":
+        (source / "content/pages/about.md").write_text("---\ntitle: About\n---\nWho we are, and why.\n")
+        failed = output / "about/index.html"
+        replace = Path.replace
+
+        def refuse_in_output(path: Path, target: Path) -> Path:
+            if Path(target).is_relative_to(output):
+                raise OSError(full.errno, full.strerror, str(path))
+            return replace(path, target)
+
+        monkeypatch.setattr(Path, "replace", refuse_in_output)
+    else:
+        (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", "Renamed"))
+        failed = output / "404.html"  # the first file of the new site
+
+        def refuse_new_files(path: str, mode: str = "r", *args: Any) -> Any:
+            if mode == "wb":
+                raise full
+            return open(path, mode, *args)
+
+        monkeypatch.setattr(kiln.write, "open", refuse_new_files, raising=False)
+    result = build(source)
+    assert result.code == 1
+    assert (
+        f"{failed}: could not write the output: No space left on device (the previous site/ is unchanged)"
+    ) in result.err.splitlines()
+    assert snapshot(output) == before
+    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
 
 
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:
