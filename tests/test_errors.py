@@ -92,6 +92,11 @@ CASES = {
         f"{X}:4: `slug` is not valid (a slug must be lower case; expected something like 'trust-time', "
         "got 'Trust-Time')",
     ),
+    "slug-with-other-characters": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: trust_time!\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug may only use a-z, 0-9, hyphens and dots between them; "
+        "expected something like 'trust-time', got 'trust_time!')",
+    ),
     "program-that-does-not-exist": (
         {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
         f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",

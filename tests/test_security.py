@@ -165,6 +165,8 @@ def test_raw_html_in_an_article_is_sanitised_in_page_and_feed(site: Site, build:
         ('<details open ontoggle="alert(1)"><summary>More</summary>Text</details>\n', "More"),
         ("<scr<script>ipt>alert(1)</script>\n", None),
         ("Text <!-- <script>alert(1)</script> --> end.\n", "end."),
+        ('<table><tr><td style="position: fixed; inset: 0">cell</td></tr></table>\n', "cell"),
+        ('<table><tr><th style="text-align: left; background: red">head</th></tr></table>\n', "head"),
     ],
 )
 def test_a_hostile_body_is_published_harmless_in_page_and_feed(
