@@ -660,6 +660,24 @@ def test_a_preview_rebuild_of_one_edited_file_writes_what_a_clean_build_writes(
     assert not preview.confirm()  # type: ignore[attr-defined]  # the full build after it finds nothing to change
 
 
+@pytest.mark.parametrize("name", ["pages/about", "programs/p", "articles/post-3", "articles/post-4"])
+def test_edits_one_after_another_each_write_what_a_clean_build_writes(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # each quick rebuild starts from the site the previous one left, so what it swapped in must hold together
+    source = site(sources())
+    preview = preview_of(source)
+    for edit in range(1, 4):
+        _append(source / f"content/{name}.md", f"\nEdit number {edit}.\n")
+        assert preview.rebuild((f"content/{name}.md",))  # type: ignore[attr-defined]
+        assert preview.quick  # type: ignore[attr-defined]
+        assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / f"clean-{edit}")
+    other = "content/articles/post-1.md"  # then a page the edits did not touch, which lists the edited one
+    _append(source / other, "\nAnother edit.\n")
+    assert preview.rebuild((other,))  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean-other")
+
+
 def test_an_error_in_the_edited_file_leaves_the_quick_path_for_a_full_report(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
