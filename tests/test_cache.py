@@ -304,9 +304,15 @@ def test_a_tampered_entry_is_not_trusted(
     assert len(seen) >= 7  # parsed afresh, not taken from the tampered entries
 
 
-def test_warnings_are_repeated_on_a_warm_build(site: Site, build: Build) -> None:
+def test_warnings_are_repeated_on_a_warm_build(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
     source = site({"content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ntitel: x\n---\nText.\n"})
     first = build(source)
+    import kiln.pool
+
+    def refuse(*args: object) -> object:
+        raise AssertionError("a cached page was parsed again")
+
+    monkeypatch.setattr(kiln.pool, "parse_page", refuse)  # the warning comes from the cache, with its page
     second = build(source)
     assert "unknown field `titel`" in first.err
     assert first.err == second.err
