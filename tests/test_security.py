@@ -187,6 +187,24 @@ def test_a_hostile_body_is_published_harmless_in_page_and_feed(
     assert harm_in(content) == []
 
 
+def test_bodies_without_lt_brace_or_nul_skip_the_sanitiser(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README, "Security": nothing there could be removed, so the build spends no time on it
+    import kiln.content
+
+    def refuse(html: str) -> str:
+        raise AssertionError(f"sanitised a body that cannot hold raw HTML: {html[:60]!r}")
+
+    monkeypatch.setattr(kiln.content, "sanitize", refuse)
+    source = site(
+        {X: article("Plain", "Text with *emphasis*, a [link](/articles/) & a > sign.\n\n| a |\n|---|\n| 1 |\n")}
+    )
+    result = build(source)
+    assert result.code == 0, result.err
+    assert soup(source / "site/articles/x/index.html").find("em", string="emphasis") is not None
+
+
 def test_unsafe_html_true_publishes_raw_html_as_written(site: Site, build: Build) -> None:
     source = site({"site.yaml": CONFIG + "unsafe_html: true\n", X: article("Trusted", RAW_HTML)})
     result = build(source)
