@@ -183,12 +183,14 @@ def test_drafts_and_future_articles_stay_out_unless_asked(site: Site, build: Bui
             "content/articles/live.md": "---\ntitle: Live\ndate: 2026-01-01\ntags: [a]\n---\nLive.\n",
             "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-01-02\ntags: [b]\ndraft: true\n---\nD.\n",
             "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-27 13:00\ntags: [c]\n---\nL.\n",
+            # the very moment of the build (12:00 UTC is 12:00 in London in November) is not the future
+            "content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\ntags: [a]\n---\nN.\n",
         }
     )
     assert build(source).code == 0
     output = source / "site"
     everything = b"".join(snapshot(output).values()).decode()
-    assert "/articles/live/" in everything
+    assert "/articles/live/" in everything and (output / "articles/now/index.html").is_file()
     for hidden in ("/articles/draft/", "/articles/later/", "/tags/b/", "/tags/c/"):
         assert hidden not in everything, hidden
     assert not (output / "articles/draft").exists() and not (output / "tags/c").exists()

@@ -569,6 +569,19 @@ def test_a_preview_writes_only_what_differs_and_counts_it(site: Site, capsys: py
     assert not (folder / "articles/post-2").exists()
 
 
+def test_a_preview_folder_changed_by_hand_is_put_right(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = site(sources())
+    preview = preview_of(source)
+    page = source / ".preview/site/articles/post-3/index.html"
+    page.unlink()
+    (page / "stray").mkdir(parents=True)  # a folder where the page goes: writing it in place fails
+    _append(source / "content/articles/post-3.md", "\nA new line.\n")
+    assert preview.rebuild(("content/articles/post-3.md",))  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+
+
 def test_a_second_preview_over_an_existing_preview_folder_rebuilds_it(
     site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -97,6 +97,14 @@ CASES = {
         f"{X}:4: `slug` is not valid (a slug may only use a-z, 0-9, hyphens and dots between them; "
         "expected something like 'trust-time', got 'trust_time!')",
     ),
+    "program-that-is-a-draft": (
+        {
+            X: "---\ntitle: X\ndate: 2026-01-01\nprogram: soon\n---\nText.\n",
+            "content/programs/soon.md": "---\ntitle: Soon\ndraft: true\n---\nComing.\n",
+        },
+        f"{X}:4: `program` names a program that does not exist (that program is a draft or not yet published, "
+        "got 'soon')",
+    ),
     "program-that-does-not-exist": (
         {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
         f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",
