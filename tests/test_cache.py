@@ -125,6 +125,23 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
     assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
 
 
+def test_a_warm_build_loads_the_compiled_templates_instead_of_compiling(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    source = site(sources())
+    assert build(source).code == 0
+    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every page is rendered, from those templates
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a template in the cache was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+    result = build(source)
+    assert result.code == 0, result.err
+
+
 @pytest.mark.parametrize(
     "damage",
     [lambda data: b"", lambda data: data[: len(data) // 2], lambda data: b"\x00\xff\x00garbage", _damaged],
