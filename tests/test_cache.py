@@ -67,6 +67,7 @@ def test_warm_build_reuses_the_cache_instead_of_parsing(
 
     monkeypatch.setattr(kiln.pool, "parse_page", refuse)
     assert build(source).code == 0
+    assert build(source).code == 0  # and the build after it: what a build used stays in the cache
 
 
 @pytest.mark.parametrize(
@@ -605,8 +606,11 @@ def test_a_second_preview_over_an_existing_preview_folder_rebuilds_it(
     source = site(sources())
     preview_of(source)  # serve stopped, then started again: the folder holds a preview, the new one knows nothing
     _append(source / "content/articles/post-3.md", "\nA new line.\n")
-    preview_of(source)
+    preview = preview_of(source)
     assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+    _append(source / "content/articles/post-4.md", "\nAnother line.\n")  # pages it took from the cache, again
+    assert preview.rebuild(())  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean-again")
 
 
 def test_a_preview_rereads_a_file_whose_stat_changed_even_without_an_event(
