@@ -177,14 +177,14 @@ class _LinkExtension(Extension):
 
 
 class _Clock:
-    """The moment the conversion in progress must be done by."""
+    """The moment, in processor time spent by this thread, the conversion in progress must be done by."""
 
     def __init__(self) -> None:
         self.deadline = math.inf
 
     def check(self) -> None:
         """Raise Unrenderable once the deadline has passed."""
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise Unrenderable(
                 f"the text takes more than {RENDER_SECONDS:g} s to render",
                 1,
@@ -351,7 +351,8 @@ class Markup:
         self._links.processor.bad = []
         self._links.headings.title, self._links.headings.taken = title, None
         self._links.processor.images = []
-        self._clock.deadline = time.monotonic() + RENDER_SECONDS
+        # the time this thread spends rendering, not the time that passes: a loaded machine refuses nothing more
+        self._clock.deadline = time.thread_time() + RENDER_SECONDS
         try:
             output = self._md.convert(text)
         except RecursionError:

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -128,7 +129,22 @@ def lighthouse(url: str, form_factor: str, report: Path) -> dict[str, float]:
     result = json.loads(report.read_text(encoding="utf-8"))
     if result.get("runtimeError"):
         raise SystemExit(f"lighthouse: {url}: {result['runtimeError'].get('message')}")
-    return {name: round(100 * (result["categories"][name]["score"] or 0)) for name in CATEGORIES}
+    return scores(result)
+
+
+def scores(result: dict[str, Any]) -> dict[str, float]:
+    """Return a report's category scores from 0 to 100, unrounded: 0.995 is 99.5, which misses a budget of 100."""
+    return {name: 100 * (result["categories"][name]["score"] or 0) for name in CATEGORIES}
+
+
+def below(scores: dict[str, float], budget: float) -> list[str]:
+    """Return the categories whose score is below the budget."""
+    return [name for name, score in scores.items() if score < budget]
+
+
+def shown(score: float) -> str:
+    """Return a score as Lighthouse's report shows it, with a decimal when it is not whole (99.5, not 100)."""
+    return f"{score:5.0f}" if score == int(score) else f"{score:5.1f}"
 
 
 def failing_audits(report: Path) -> list[str]:
@@ -146,7 +162,7 @@ def failing_audits(report: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Build, serve and measure the site; return 0 when every score meets the budget."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=100, help="lowest acceptable score in every category")
+    parser.add_argument("--budget", type=float, default=100, help="lowest acceptable score in every category")
     parser.add_argument("--reports", type=Path, default=REPO / "test-artifacts" / "lighthouse")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.exists():
@@ -166,13 +182,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, url in page_types(source).items():
                 for form_factor in FORM_FACTORS:
                     report = args.reports / f"{name}-{form_factor}.json"
-                    scores = lighthouse(root + url, form_factor, report)
-                    shown = "  ".join(f"{category} {score:3d}" for category, score in scores.items())
-                    print(f"{name:8} {form_factor:8} {shown}  {url}", flush=True)
-                    if min(scores.values()) < args.budget:
+                    found = lighthouse(root + url, form_factor, report)
+                    line = "  ".join(f"{category} {shown(score)}" for category, score in found.items())
+                    print(f"{name:8} {form_factor:8} {line}  {url}", flush=True)
+                    if below(found, args.budget):
                         short.append(f"{name} {form_factor}: {', '.join(failing_audits(report))}")
     for line in short:
-        print(f"below budget {args.budget}: {line}", file=sys.stderr)
+        print(f"below budget {args.budget:g}: {line}", file=sys.stderr)
     return 1 if short else 0
 
 

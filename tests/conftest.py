@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -89,6 +91,56 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Return every file under a folder with its bytes, to compare two states of it."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "data", "poster", "cite", "background")
+RUNNABLE = ("script", "iframe", "frame", "object", "embed", "form", "style", "base", "svg", "math")
+# What a browser ignores in a URL: spaces and control characters around it, tabs and newlines anywhere in it.
+_AROUND_URL = "".join(map(chr, range(0x21)))
+_IN_URL = dict.fromkeys(map(ord, "\t\n\r"))
+_ALIGNMENT = re.compile(r"text-align: (?:left|right|center);")  # the one style the tables extension writes
+
+
+def _our_search_form(element: Any) -> bool:
+    """Return whether a form is the theme's own search form: a GET to the site's /search/ page, outside the text."""
+    action = str(element.get("action", ""))
+    inside_text = element.find_parent(class_="prose") is not None or element.find_parent("article") is not None
+    return (
+        element.name == "form"
+        and element.get("role") == "search"
+        and element.get("method") == "get"
+        and action.endswith("/search/")
+        and not inside_text
+    )
+
+
+def harm_in(html: str) -> list[str]:
+    """Return what in a built page could run script or restyle it: [] for a harmless page.
+
+    Script elements other than JSON-LD data, elements that run or embed (iframe, object, form, style, svg...),
+    event attributes (on*), style attributes other than the tables extension's alignment, and javascript: or
+    vbscript: URLs, as a browser reads them (case and blanks ignored).
+    """
+    found = []
+    for element in BeautifulSoup(html, "html.parser").find_all(True):
+        name = element.name.lower()
+        if name == "script":
+            if element.get("type") != "application/ld+json" or element.get("src") is not None:
+                found.append(f"a script element: {str(element)[:80]}")
+        elif name in RUNNABLE and not _our_search_form(element):
+            found.append(f"a {name} element")
+        for attribute, value in element.attrs.items():
+            attribute = attribute.lower()
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            if attribute.startswith("on"):
+                found.append(f"an event attribute: <{name} {attribute}={text!r}>")
+            elif attribute == "style" and not (name in ("th", "td") and _ALIGNMENT.fullmatch(text)):
+                found.append(f"a style attribute: <{name} style={text!r}>")
+            elif attribute in URL_ATTRIBUTES:
+                scheme = text.strip(_AROUND_URL).translate(_IN_URL).lower().partition(":")[0]
+                if scheme in ("javascript", "vbscript"):
+                    found.append(f"a {scheme}: URL: <{name} {attribute}={text!r}>")
+    return found
 
 
 def soup(path: Path) -> BeautifulSoup:

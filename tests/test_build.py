@@ -15,6 +15,7 @@ import pytest
 from conftest import ARTICLE, PROGRAM, REPO, Run, snapshot, soup
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+UTM = (("utm_source", "example.org"), ("utm_medium", "website"), ("utm_campaign", "group"))
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -184,13 +185,15 @@ def test_drafts_and_future_articles_stay_out_unless_asked(site: Site, build: Bui
             "content/articles/live.md": "---\ntitle: Live\ndate: 2026-01-01\ntags: [a]\n---\nLive.\n",
             "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-01-02\ntags: [b]\ndraft: true\n---\nD.\n",
             "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-27 13:00\ntags: [c]\n---\nL.\n",
+            # the very moment of the build (12:00 UTC is 12:00 in London in November) is not the future
+            "content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\ntags: [a]\n---\nN.\n",
         }
     )
     assert build(source).code == 0
     output = source / "site"
     # the index is compressed: test_search.py reads it
     everything = b"".join(data for name, data in snapshot(output).items() if not name.startswith("pagefind/")).decode()
-    assert "/articles/live/" in everything
+    assert "/articles/live/" in everything and (output / "articles/now/index.html").is_file()
     for hidden in ("/articles/draft/", "/articles/later/", "/tags/b/", "/tags/c/"):
         assert hidden not in everything, hidden
     assert not (output / "articles/draft").exists() and not (output / "tags/c").exists()
@@ -204,18 +207,68 @@ def test_drafts_and_future_articles_stay_out_unless_asked(site: Site, build: Bui
     assert banner is not None and "draft" in banner.get_text()
 
 
-def test_sitemap_and_robots_name_every_published_page(site: Site, build: Build) -> None:
-    source = site({**articles(2), "content/programs/p.md": PROGRAM})
+def sitemap_urls(output: Path) -> list[str | None]:
+    """Return the URLs a built sitemap lists, in its order."""
+    return [loc.text for loc in ET.parse(output / "sitemap.xml").getroot().iter(f"{SITEMAP}loc")]
+
+
+def test_draft_programs_and_pages_stay_out_of_site_sitemap_and_home(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(
+        {
+            "content/articles/live.md": "---\ntitle: Live\ndate: 2026-01-01\ntags: [a]\n---\nLive.\n",
+            "content/programs/open.md": PROGRAM.replace("A program", "Open group"),
+            "content/programs/soon.md": PROGRAM.replace("A program", "Coming group").replace(
+                "---\nA", "draft: true\n---\nA"
+            ),
+            "content/pages/about.md": "---\ntitle: About\n---\nWho we are.\n",
+            "content/pages/plans.md": "---\ntitle: Secret plans\ndraft: true\n---\nNot yet.\n",
+        }
+    )
     assert build(source).code == 0
     output = source / "site"
-    locs = [loc.text for loc in ET.parse(output / "sitemap.xml").getroot().iter(f"{SITEMAP}loc")]
+    assert sorted(sitemap_urls(output), key=str) == sorted(
+        f"https://example.org/{path}"
+        for path in ("", "articles/", "articles/live/", "programs/", "programs/open/", "about/", "tags/", "tags/a/")
+    )
+    assert (output / "programs/open/index.html").is_file() and (output / "about/index.html").is_file()
+    assert not (output / "programs/soon").exists() and not (output / "plans").exists()
+    home = soup(output / "index.html")
+    assert home.find("a", string="Open group") is not None and home.find("a", string="Coming group") is None
+    listing = {a["href"] for a in soup(output / "programs/index.html").select("main a")}
+    assert "/programs/open/" in listing and "/programs/soon/" not in listing
+    # the search index is compressed: test_search.py holds drafts out of it
+    everything = b"".join(data for name, data in snapshot(output).items() if not name.startswith("pagefind/")).decode()
+    for hidden in ("Coming group", "/programs/soon/", "Secret plans", "/plans/"):
+        assert hidden not in everything, hidden
+
+    preview = tmp_path / "preview"
+    assert build(source, "--drafts", "--output", str(preview)).code == 0
+    assert {"https://example.org/programs/soon/", "https://example.org/plans/"} <= set(sitemap_urls(preview))
+    assert soup(preview / "index.html").find("a", string="Coming group") is not None
+    for page in ("programs/soon/index.html", "plans/index.html"):
+        banner = soup(preview / page).select_one(".status-banner")
+        assert banner is not None and "draft" in banner.get_text(), page
+
+
+def test_sitemap_and_robots_name_every_published_page(site: Site, build: Build) -> None:
+    source = site(
+        {
+            **articles(2),
+            "content/programs/p.md": PROGRAM,
+            "content/pages/about.md": "---\ntitle: About\n---\nWho we are.\n",
+        }
+    )
+    assert build(source).code == 0
+    output = source / "site"
+    locs = sitemap_urls(output)
+    paths = ("", "articles/", "articles/post-1/", "articles/post-2/", "programs/", "programs/p/", "about/")
+    assert sorted(locs, key=str) == sorted(f"https://example.org/{path}" for path in (*paths, "tags/", "tags/trust/"))
     html_pages = {
         "https://example.org/" + str(p.relative_to(output).parent.as_posix() + "/").lstrip("./")
         for p in output.rglob("index.html")
         if p != output / "search/index.html"  # a tool, not a page to find
     }
-    assert set(locs) == html_pages
-    assert len(locs) == len(set(locs))
+    assert set(locs) == html_pages  # and every page on disk is in it
     assert "Sitemap: https://example.org/sitemap.xml" in (output / "robots.txt").read_text()
     not_found = soup(output / "404.html")
     assert {a["href"] for a in not_found.select("main a")} == {"/", "/articles/"}
@@ -302,6 +355,31 @@ def test_two_files_with_one_url_are_an_error_naming_both(site: Site, build: Buil
         "(content/articles/Trust.md has that URL too; rename one file or set `slug:`)"
     )
     assert not (source / "site").exists()
+
+
+@pytest.mark.parametrize(
+    ("form", "kept"),
+    [
+        ("https://forms.test/join?ref=", [("ref", "")]),  # a blank parameter the form needs is kept, blank
+        # parameters the form already carries win and are never added a second time
+        ("https://forms.test/join?utm_source=partner&id=7", [("utm_source", "partner"), ("id", "7")]),
+    ],
+)
+def test_signup_buttons_keep_the_forms_own_parameters(
+    site: Site, build: Build, form: str, kept: list[tuple[str, str]]
+) -> None:
+    source = site({"content/programs/group.md": f"---\ntitle: Group\nsignup_url: '{form}'\n---\nJoin.\n"})
+    assert build(source).code == 0
+    program = soup(source / "site/programs/group/index.html")
+    buttons = [a for a in program.find_all("a") if a.get_text(" ", strip=True).startswith("Reserve your seat")]
+    assert len(buttons) == 2
+    for button, placement in zip(buttons, ["summary", "end"], strict=True):
+        target = urlsplit(button["href"])
+        assert (target.scheme, target.hostname, target.path) == ("https", "forms.test", "/join")
+        added = [*UTM, ("utm_content", placement)]
+        assert parse_qsl(target.query, keep_blank_values=True) == kept + [
+            (key, value) for key, value in added if key not in dict(kept)
+        ]
 
 
 @pytest.mark.parametrize(
@@ -408,10 +486,27 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_external_links_in_articles_get_noopener(site: Site, build: Build) -> None:
-    source = site({"content/articles/a.md": ARTICLE.format(title="A", day=1) + "\n[out](https://other.test/)\n"})
+    links = {
+        "secure": "https://other.test/",
+        "plain": "http://other.test/page",
+        "any-scheme": "//other.test/x",
+        "upper": "HTTP://Other.test/",
+        "inside": "/articles/a/",
+        "relative": "notes/",
+        "mail": "mailto:a@b.test",
+        "part": "#top",
+    }
+    text = "".join(f"\n[{name}]({href})\n" for name, href in links.items())
+    source = site({"content/articles/a.md": ARTICLE.format(title="A", day=1) + text})
     assert build(source).code == 0
-    link = soup(source / "site/articles/a/index.html").find("a", string="out")
-    assert link is not None and link["rel"] == ["noopener"]
+    page = soup(source / "site/articles/a/index.html")
+    rel = {}
+    for name in links:
+        link = page.find("a", string=name)
+        assert link is not None, name
+        rel[name] = link.get("rel")
+    outside = ("secure", "plain", "any-scheme", "upper")
+    assert rel == {name: ["noopener"] if name in outside else None for name in links}
 
 
 def test_home_shows_the_ten_newest_articles_and_links_to_all(site: Site, build: Build) -> None:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAM, Run, snapshot
+from conftest import CONFIG, PROGRAM, Run, snapshot, write_files
 
 from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, RENDERED_MAGIC, pack_pages, unpack_pages
+from kiln.write import MARKER, MARKER_TEXT, Written
 
 Site = Callable[..., Path]
 Build = Callable[..., Run]
@@ -27,6 +28,11 @@ def sources() -> dict[str, str]:
     files["content/programs/p.md"] = PROGRAM
     files["content/pages/about.md"] = "---\ntitle: About\n---\nAbout us.\n"
     return files
+
+
+def without_search(files: dict[str, str]) -> dict[str, str]:
+    """Return a site's files with search turned off, for tests that compare serve's folder with a clean build."""
+    return files | {"site.yaml": CONFIG + "search: false\n"}
 
 
 def clean_build(source: Path, build: Build, output: Path) -> dict[str, bytes]:
@@ -66,6 +72,7 @@ def test_warm_build_reuses_the_cache_instead_of_parsing(
 
     monkeypatch.setattr(kiln.pool, "parse_page", refuse)
     assert build(source).code == 0
+    assert build(source).code == 0  # and the build after it: what a build used stays in the cache
 
 
 @pytest.mark.parametrize(
@@ -122,6 +129,23 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
     (source / CACHE_FILE).write_bytes(damage((source / CACHE_FILE).read_bytes()))
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
+
+
+def test_a_warm_build_loads_the_compiled_templates_instead_of_compiling(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    source = site(sources())
+    assert build(source).code == 0
+    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every page is rendered, from those templates
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a template in the cache was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+    result = build(source)
+    assert result.code == 0, result.err
 
 
 @pytest.mark.parametrize(
@@ -303,9 +327,15 @@ def test_a_tampered_entry_is_not_trusted(
     assert len(seen) >= 7  # parsed afresh, not taken from the tampered entries
 
 
-def test_warnings_are_repeated_on_a_warm_build(site: Site, build: Build) -> None:
+def test_warnings_are_repeated_on_a_warm_build(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
     source = site({"content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ntitel: x\n---\nText.\n"})
     first = build(source)
+    import kiln.pool
+
+    def refuse(*args: object) -> object:
+        raise AssertionError("a cached page was parsed again")
+
+    monkeypatch.setattr(kiln.pool, "parse_page", refuse)  # the warning comes from the cache, with its page
     second = build(source)
     assert "unknown field `titel`" in first.err
     assert first.err == second.err
@@ -514,6 +544,88 @@ def test_a_preview_rebuild_writes_what_a_clean_build_writes(
     assert not (folder / "articles/post-5").exists() or (source / "content/articles/post-5.md").exists()
 
 
+def inodes(folder: Path) -> dict[str, int]:
+    """Return the inode of every file and folder under a folder, and of the folder itself ('')."""
+    found = {"": folder.stat().st_ino}
+    found.update({path.relative_to(folder).as_posix(): path.stat().st_ino for path in folder.rglob("*")})
+    return found
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (
+            "two titles",
+            lambda s: [_replace(s / f"content/articles/post-{n}.md", "title: Post", "title: A") for n in (2, 3)],
+        ),
+        ("new article in a new folder", lambda s: write_files(s, {"content/articles/guides/deep/new.md": NEW_ARTICLE})),
+        ("deleted article", lambda s: (s / "content/articles/post-5.md").unlink()),
+    ],
+    ids=lambda change: change[0],
+)
+def test_a_preview_rebuild_rewrites_in_place_only_the_files_that_changed(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, Callable[[Path], object]]
+) -> None:
+    # serve's folder is written in place (never swapped: the server keeps serving it) and a file whose bytes did
+    # not change is not touched, so the browser's reload fetches nothing stale and nothing needlessly new
+    source = site(without_search(sources()))  # serve writes the index after a pause: test_search.py
+    preview = preview_of(source)
+    folder = source / ".preview/site"
+    before, old = inodes(folder), snapshot(folder)
+    change[1](source)
+    assert preview.rebuild(())  # type: ignore[attr-defined]
+    new = snapshot(folder)
+    assert new == clean_preview(source, tmp_path / "clean")
+    after = inodes(folder)
+    assert after[""] == before[""]  # the same folder, not a new one swapped in
+    kept = {name for name in old.keys() & new.keys() if old[name] == new[name]}
+    assert kept and {name for name in kept if after[name] != before[name]} == set()
+    assert {name for name in new.keys() & old.keys() if new[name] != old[name] and after[name] == before[name]} == set()
+    assert {name for name in after if name.startswith("articles/post-5")} == (
+        set() if change[0] == "deleted article" else {name for name in before if name.startswith("articles/post-5")}
+    )
+
+
+def test_a_preview_writes_only_what_differs_and_counts_it(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiln.write import write_changed
+
+    source = site(sources())
+    preview = preview_of(source)
+    folder = source / ".preview/site"
+    files = dict(preview.written)  # type: ignore[attr-defined]
+    changed = {**files, "articles/post-1/index.html": b"one", "articles/new/index.html": b"two"}
+    del changed["articles/post-2/index.html"]
+    assert write_changed(changed, folder, files) == Written(2, len(changed) - 2)
+    assert snapshot(folder) == {**changed, MARKER: MARKER_TEXT}
+    assert not (folder / "articles/post-2").exists()
+
+
+def test_a_preview_folder_changed_by_hand_is_put_right(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = site(without_search(sources()))  # serve writes the index after a pause: test_search.py
+    preview = preview_of(source)
+    page = source / ".preview/site/articles/post-3/index.html"
+    page.unlink()
+    (page / "stray").mkdir(parents=True)  # a folder where the page goes: writing it in place fails
+    _append(source / "content/articles/post-3.md", "\nA new line.\n")
+    assert preview.rebuild(("content/articles/post-3.md",))  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+
+
+def test_a_second_preview_over_an_existing_preview_folder_rebuilds_it(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = site(without_search(sources()))  # serve writes the index after a pause: test_search.py
+    preview_of(source)  # serve stopped, then started again: the folder holds a preview, the new one knows nothing
+    _append(source / "content/articles/post-3.md", "\nA new line.\n")
+    preview = preview_of(source)
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
+    _append(source / "content/articles/post-4.md", "\nAnother line.\n")  # pages it took from the cache, again
+    assert preview.rebuild(())  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean-again")
+
+
 def test_a_preview_rereads_a_file_whose_stat_changed_even_without_an_event(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -562,8 +674,8 @@ def test_a_build_that_changes_one_file_replaces_just_that_file(site: Site, build
     page = source / "site/articles/post-1/index.html"
     _append(source / "content/articles/post-1.md", "\nA second paragraph.\n")  # shown on its own page only
     result = build(source)
-    assert result.code == 0 and "(1 files changed," in result.out
     after = {path: path.stat().st_ino for path in (source / "site").rglob("*") if path.is_file()}
+    assert result.code == 0 and f"(1 files changed, {len(after) - 2} unchanged)" in result.out  # not the marker
     assert [path for path in before if after[path] != before[path]] == [page]
     assert b"A second paragraph." in page.read_bytes()
     assert not (source / ".site.staging").exists()
@@ -601,6 +713,24 @@ def test_a_preview_rebuild_of_one_edited_file_writes_what_a_clean_build_writes(
     indexed(preview)
     assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean")
     assert not preview.confirm()  # type: ignore[attr-defined]  # the full build after it finds nothing to change
+
+
+@pytest.mark.parametrize("name", ["pages/about", "programs/p", "articles/post-3", "articles/post-4"])
+def test_edits_one_after_another_each_write_what_a_clean_build_writes(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # each quick rebuild starts from the site the previous one left, so what it swapped in must hold together
+    source = site(without_search(sources()))  # serve writes the index after a pause: test_search.py
+    preview = preview_of(source)
+    for edit in range(1, 4):
+        _append(source / f"content/{name}.md", f"\nEdit number {edit}.\n")
+        assert preview.rebuild((f"content/{name}.md",))  # type: ignore[attr-defined]
+        assert preview.quick  # type: ignore[attr-defined]
+        assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / f"clean-{edit}")
+    other = "content/articles/post-1.md"  # then a page the edits did not touch, which lists the edited one
+    _append(source / other, "\nAnother edit.\n")
+    assert preview.rebuild((other,))  # type: ignore[attr-defined]
+    assert snapshot(source / ".preview/site") == clean_preview(source, tmp_path / "clean-other")
 
 
 def test_an_error_in_the_edited_file_leaves_the_quick_path_for_a_full_report(

@@ -93,6 +93,19 @@ CASES = {
         f"{X}:4: `slug` is not valid (a slug must be lower case; expected something like 'trust-time', "
         "got 'Trust-Time')",
     ),
+    "slug-with-other-characters": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\nslug: trust_time!\n---\nText.\n"},
+        f"{X}:4: `slug` is not valid (a slug may only use a-z, 0-9, hyphens and dots between them; "
+        "expected something like 'trust-time', got 'trust_time!')",
+    ),
+    "program-that-is-a-draft": (
+        {
+            X: "---\ntitle: X\ndate: 2026-01-01\nprogram: soon\n---\nText.\n",
+            "content/programs/soon.md": "---\ntitle: Soon\ndraft: true\n---\nComing.\n",
+        },
+        f"{X}:4: `program` names a program that does not exist (that program is a draft or not yet published, "
+        "got 'soon')",
+    ),
     "program-that-does-not-exist": (
         {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
         f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",
@@ -217,3 +230,22 @@ def test_a_byte_order_mark_and_crlf_line_endings_are_accepted(
     page = soup(source / "site/articles/windows/index.html")
     assert page.h1 is not None and page.h1.get_text() == "Windows"
     assert "Saved on Windows." in page.get_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "got"), [("0", "0"), ("-3", "-3"), ("'20'", "'20'"), ("2.5", "2.5"), ("true", "true")]
+)
+def test_a_feed_size_that_is_not_a_positive_whole_number_is_an_error(
+    site: Callable[..., Path], build: Callable[..., Run], value: str, got: str
+) -> None:
+    source = site({"content/articles/a.md": ARTICLE.format(title="A", day=1)})
+    assert build(source).code == 0
+    before = snapshot(source / "site")
+    (source / "site.yaml").write_text(CONFIG + f"feed_size: {value}\n", encoding="utf-8")
+    result = build(source)
+    assert result.code == 1
+    line = CONFIG.count("\n") + 1
+    assert result.err.splitlines()[0] == (
+        f"site.yaml:{line}: `feed_size` must be a whole number (expected a whole number of at least 1, got {got})"
+    )
+    assert snapshot(source / "site") == before

@@ -63,7 +63,18 @@ def test_new_files_build_as_drafts_without_warnings(
     published = build(source)
     assert published.code == 0, published.err
     assert published.err == ""
-    assert not (source / "site/articles/trust-after-an-argument").exists()  # a draft is not published
+    # drafts are not published: no page, no line in the sitemap, no link from the home page or a list
+    assert not (source / "site/articles/trust-after-an-argument").exists()
+    assert not (source / "site/programs/couples-group").exists()
+    published_files = snapshot(source / "site")
+    assert [name for name in published_files if name.endswith("/index.html")] == [
+        "articles/index.html",
+        "programs/index.html",
+        "tags/index.html",
+    ]
+    everything = b"".join(published_files.values()).decode()
+    for title in ("Trust after an argument", "Couples group", "trust-after-an-argument", "couples-group"):
+        assert title not in everything, title
     preview = build(source, "--drafts", "--output", str(source / "preview"))
     assert preview.code == 0, preview.err
     page = soup(source / "preview/articles/trust-after-an-argument/index.html")

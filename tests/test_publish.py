@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.server
 import threading
@@ -10,10 +11,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CONFIG, REPO, Run, snapshot, soup
 
+import kiln.write
 from kiln.publish import CSP, SEARCH_CSP, SEARCH_FORM_CSP, SECURITY_HEADERS, fingerprint
 
 Site = Callable[..., Path]
@@ -34,9 +37,23 @@ FILES = {
 }
 
 
+# What FILES builds into: home, 404, the article, program and tag lists, 3 articles, 1 program, 1 page, 2 tags.
+PAGES = 12
+
+
 def html_files(output: Path) -> list[Path]:
     """Return every HTML page of a build."""
     return sorted(output.rglob("*.html"))
+
+
+def built_pages(build: Build, source: Path, *args: str) -> list[Path]:
+    """Build a source folder, which must succeed with at least PAGES pages; return its HTML pages."""
+    result = build(source, *args)
+    assert result.code == 0, result.err
+    output = Path(args[args.index("--output") + 1]) if "--output" in args else source / "site"
+    pages = html_files(output)
+    assert len(pages) >= PAGES, [page.relative_to(output).as_posix() for page in pages]
+    return pages
 
 
 def header_rules(text: str) -> dict[str, dict[str, str]]:
@@ -208,9 +225,8 @@ def test_the_docs_give_the_headers_for_hosts_without_headers_files() -> None:
 
 def test_pages_need_nothing_the_content_security_policy_forbids(site: Site, build: Build) -> None:
     source = site(FILES)
-    build(source)
     assert "script-src" not in CSP and "default-src 'none'" in CSP and "style-src 'self'" in CSP
-    for page in html_files(source / "site"):
+    for page in built_pages(build, source):
         parsed = soup(page)
         scripts = parsed.find_all("script")
         if page == source / "site/search/index.html":  # the search page's own policy allows its scripts
@@ -229,13 +245,13 @@ def test_pages_need_nothing_the_content_security_policy_forbids(site: Site, buil
 def test_an_old_url_leads_to_the_page_by_a_redirect_page_and_a_redirects_line(site: Site, build: Build) -> None:
     files = dict(FILES)
     files["content/articles/alpha.md"] = article(
-        "Alpha", "2026-01-05", "trust", "aliases: [/old/alpha/, /2019/alpha.html, /legacy]\n"
+        "Alpha", "2026-01-05", "trust", "aliases: [/old/alpha/, /2019/alpha.html, /legacy, /Xmas-2019/]\n"
     )
     source = site(files)
     assert build(source, "--base-url", "https://example.org/trust/").code == 0
     output = source / "site"
     target = "https://example.org/trust/articles/alpha/"
-    for dest in ("old/alpha/index.html", "2019/alpha.html", "legacy/index.html"):
+    for dest in ("old/alpha/index.html", "2019/alpha.html", "legacy/index.html", "Xmas-2019/index.html"):
         page = soup(output / dest)
         refresh = page.select_one('meta[http-equiv="refresh"]')
         assert refresh is not None and refresh["content"] == f"0; url={target}"
@@ -246,6 +262,7 @@ def test_an_old_url_leads_to_the_page_by_a_redirect_page_and_a_redirects_line(si
     lines = (output / "_redirects").read_text().splitlines()
     assert [line for line in lines if not line.startswith("#")] == [
         "/trust/2019/alpha.html /trust/articles/alpha/ 301",
+        "/trust/Xmas-2019/ /trust/articles/alpha/ 301",  # an old URL's letter case is kept
         "/trust/legacy/ /trust/articles/alpha/ 301",
         "/trust/old/alpha/ /trust/articles/alpha/ 301",
     ]
@@ -361,8 +378,8 @@ def test_pages_answer_with_and_without_index_html_and_missing_ones_have_a_404_pa
 
 def test_two_builds_of_the_same_input_are_byte_identical(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(FILES)
-    build(source, "--output", str(tmp_path / "one"))
-    build(source, "--output", str(tmp_path / "two"))
+    built_pages(build, source, "--output", str(tmp_path / "one"))
+    built_pages(build, source, "--output", str(tmp_path / "two"))
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
@@ -403,11 +420,52 @@ def test_a_rebuild_rewrites_only_the_files_whose_bytes_changed(site: Site, build
     assert f"({len(changed)} files changed, {len(after) - len(changed) - 1} unchanged)" in result.out
 
 
+@pytest.mark.parametrize("how", ["one page replaced", "whole site laid out"])
+def test_a_disk_that_fills_up_names_the_file_and_leaves_the_site(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # without search, editing one page changes one file (with it, the index too), which is replaced by a rename
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
+    assert build(source).code == 0
+    output = source / "site"
+    before = snapshot(output)
+    full = OSError(errno.ENOSPC, "No space left on device")  # as write() says it: naming no file
+    if how == "one page replaced":
+        (source / "content/pages/about.md").write_text("---\ntitle: About\n---\nWho we are, and why.\n")
+        failed = output / "about/index.html"
+        replace = Path.replace
+
+        def refuse_in_output(path: Path, target: Path) -> Path:
+            if Path(target).is_relative_to(output):
+                raise OSError(full.errno, full.strerror, str(path))
+            return replace(path, target)
+
+        monkeypatch.setattr(Path, "replace", refuse_in_output)
+    else:
+        (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", "Renamed"))
+        failed = output / "404.html"  # the first file of the new site
+
+        def refuse_new_files(path: str, mode: str = "r", *args: Any) -> Any:
+            if mode == "wb":
+                raise full
+            return open(path, mode, *args)
+
+        monkeypatch.setattr(kiln.write, "open", refuse_new_files, raising=False)
+    result = build(source)
+    assert result.code == 1
+    assert (
+        f"{failed}: could not write the output: No space left on device (the previous site/ is unchanged)"
+    ) in result.err.splitlines()
+    assert snapshot(output) == before
+    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})  # with search: test_search_browser.py
-    build(source)
+    pages = built_pages(build, source)
     output = source / "site"
+    loaded: list[str] = []
 
     class WithPolicy(http.server.SimpleHTTPRequestHandler):
         def end_headers(self) -> None:
@@ -426,13 +484,16 @@ def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Si
             page = browser.new_page()
             messages: list[str] = []
             page.on("console", lambda message: messages.append(message.text))
-            for path in html_files(output):
+            for path in pages:
                 url = "/" + path.relative_to(output).as_posix().removesuffix("index.html")
-                page.goto(address + url)
+                response = page.goto(address + url)
+                assert response is not None and response.status == 200, url
                 rules = page.evaluate("[...document.styleSheets].reduce((n, s) => n + s.cssRules.length, 0)")
                 assert rules > 10, url  # the fingerprinted stylesheet loaded and applies
+                loaded.append(page.url)
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
     assert not [text for text in messages if "Content Security Policy" in text], messages
+    assert len(set(loaded)) == len(pages) >= PAGES, loaded

@@ -11,20 +11,26 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from bs4 import BeautifulSoup
 from conftest import ARTICLE, NOW, REPO, lay_out
-from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from kiln.errors import SiteError
-from kiln.serve import ServeOptions, _bind, host_allowed
+from kiln.pipeline import Options
+from kiln.serve import PREVIEW, Preview, ServeOptions, _bind, _LiveReloadSocket, _PreviewFiles, host_allowed
 
 SECRET = "title: Test Site"  # a line of site.yaml, which must never be served
 DRAFT = "---\ntitle: Not yet\ndate: 2026-01-05\ndraft: true\n---\nA draft in progress.\n"
+Result = TypeVar("Result")
 WAIT = 15.0  # seconds; generous, for a loaded CI machine (latency is measured by scripts/serve_latency.py)
 
 
@@ -106,7 +112,11 @@ async def listen(port: int, origin: str | None = None) -> WebSocketClientConnect
     hello = await asyncio.wait_for(socket_.read_message(), WAIT)
     assert isinstance(hello, str) and json.loads(hello)["command"] == "hello"
     await socket_.write_message(json.dumps({"command": "info", "url": f"http://127.0.0.1:{port}/", "plugins": {}}))
-    await asyncio.sleep(0.2)  # the server registers the page when it reads "info"
+    # The server registers the page when it reads "info" and answers nothing; it reads one connection's messages
+    # in order, so its answer to a second hello says that "info" has been read (no sleep to outrun).
+    await socket_.write_message(json.dumps({"command": "hello", "protocols": []}))
+    again = await asyncio.wait_for(socket_.read_message(), WAIT)
+    assert isinstance(again, str) and json.loads(again)["command"] == "hello"
     return socket_
 
 
@@ -202,6 +212,8 @@ def test_after_a_pause_the_edit_is_confirmed_and_the_cache_stored(
     deadline = time.monotonic() + WAIT
     while not cache.exists() and time.monotonic() < deadline:  # the first build's caches, stored after a pause
         time.sleep(0.05)
+    assert cache.exists(), f"the first build stored no cache within {WAIT} s"
+    deadline = time.monotonic() + WAIT
     stored = cache.stat().st_mtime_ns
     reload_after(server.port, lambda: path.write_text(path.read_text().replace("Some text", "Other words")))
     while cache.stat().st_mtime_ns == stored and time.monotonic() < deadline:
@@ -259,6 +271,7 @@ def test_a_build_error_is_shown_in_the_browser_until_fixed(served: Callable[...,
     deadline = time.monotonic() + WAIT
     while "Fixed: the preview builds again" not in server.output and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert any(line.startswith("Fixed: the preview builds again (") for line in server.lines), server.output
     assert server.lines.count(expected) == 1
     assert "Traceback" not in server.output
     assert server.process.poll() is None
@@ -311,6 +324,21 @@ def test_the_websocket_refuses_other_origins(served: Callable[..., Served]) -> N
         asyncio.run(connect("http://attacker.example"))
     assert refused.value.code == 403
     asyncio.run(connect(f"http://127.0.0.1:{server.port}"))
+
+
+def test_the_websocket_refuses_a_page_whose_host_and_origin_are_both_foreign(served: Callable[..., Served]) -> None:
+    # DNS rebinding: attacker.example resolves to 127.0.0.1, so the browser sends Host and Origin that agree
+    server = served({})
+    foreign = f"attacker.example:{server.port}"
+
+    async def connect(host: str) -> None:
+        headers = {"Host": host, "Origin": f"http://{host}"}
+        await close(await websocket_connect(HTTPRequest(f"ws://127.0.0.1:{server.port}/livereload", headers=headers)))
+
+    with pytest.raises(HTTPClientError) as refused:
+        asyncio.run(connect(foreign))
+    assert refused.value.code == 403
+    asyncio.run(connect(f"localhost:{server.port}"))  # the same request from this computer's own name connects
 
 
 def test_listening_on_every_address_warns(served: Callable[..., Served]) -> None:
@@ -370,7 +398,123 @@ def test_a_busy_default_port_moves_to_the_next_free_one() -> None:
         ("192.168.1.9:8000", "0.0.0.0", True),
         ("evil.example", "0.0.0.0", False),
         ("preview.lan:8000", "preview.lan", True),
+        ("[fe80::5]:8000", "[fe80::5]", True),
+        ("127.0.0.1:port", "127.0.0.1", False),  # not a Host header at all
+        ("[::1", "127.0.0.1", False),
+        ("preview.lan:x", "0.0.0.0", False),
+        ("", "127.0.0.1", False),
     ],
 )
 def test_host_allowed(header: str, listen: str, allowed: bool) -> None:
     assert host_allowed(header, listen) is allowed
+
+
+# --- the Host and Origin checks, served from this process ------------------------------------------------------
+# The same handlers as `serve`, so that a bug in them fails here too, and mutation testing (docs/testing.md), which
+# sees only what runs in its own process, can tell which tests guard them.
+
+
+def in_process(tmp_path: Path, listen_host: str, exchange: Callable[[int], Awaitable[Result]]) -> Result:
+    """Serve a built preview with serve's handlers, listening as for --host listen_host; return exchange(port)."""
+    source = lay_out(tmp_path / "src", {"content/articles/one.md": ARTICLE.format(title="One", day=1)})
+    preview = Preview(Options(source=source, output=source / PREVIEW / "site", drafts=True, now=NOW, preview=True))
+    assert preview.rebuild(())
+
+    async def run() -> Result:
+        sockets = bind_sockets(0, "127.0.0.1")
+        app = web.Application(
+            [
+                (r"/livereload", _LiveReloadSocket),
+                (r"/(.*)", _PreviewFiles, {"path": str(preview.folder), "default_filename": "index.html"}),
+            ],
+            listen_host=listen_host,
+            preview=preview,
+            log_function=lambda handler: None,
+        )
+        server = HTTPServer(app)
+        server.add_sockets(sockets)
+        try:
+            return await exchange(sockets[0].getsockname()[1])
+        finally:
+            server.stop()
+            await server.close_all_connections()
+
+    return asyncio.run(run())
+
+
+async def websocket_status(port: int, host: str, origin: str, fetch_site: str | None = None) -> int:
+    """Return 101 when the websocket accepts a page with this Host and Origin, else the refusal's status."""
+    headers = {"Host": host, "Origin": origin, **({"Sec-Fetch-Site": fetch_site} if fetch_site else {})}
+    request = HTTPRequest(f"ws://127.0.0.1:{port}/livereload", headers=headers)
+    try:
+        await close(await websocket_connect(request))
+    except HTTPClientError as refused:
+        return refused.code
+    return 101
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "fetch_site", "status"),
+    [
+        ("127.0.0.1:{port}", "http://127.0.0.1:{port}", None, 101),
+        ("localhost:{port}", "http://LOCALHOST:{port}", None, 101),
+        ("LOCALHOST:{port}", "https://localhost:{port}", None, 101),
+        ("attacker.example:{port}", "http://attacker.example:{port}", None, 403),  # DNS rebinding: both foreign
+        ("127.0.0.1:{port}", "http://attacker.example", None, 403),
+        ("127.0.0.1:{port}", "http://127.0.0.1:{port}.attacker.example", None, 403),
+        ("127.0.0.1:{port}", "http://127.0.0.1", None, 403),
+        ("127.0.0.1:{port}", "null", None, 403),
+        # a browser that calls the request cross-site has tornado ask check_origin even when the names agree
+        ("127.0.0.1:{port}", "http://127.0.0.1:{port}", "cross-site", 101),
+        ("LOCALHOST:{port}", "https://localhost:{port}", "same-site", 101),
+        ("127.0.0.1:{port}", "ftp://127.0.0.1:{port}", "cross-site", 403),
+        ("127.0.0.1:{port}", "http://localhost:{port}", "cross-site", 403),
+        ("127.0.0.1:{port}", "http://attacker.example", "cross-site", 403),
+    ],
+)
+def test_the_websocket_accepts_only_pages_of_this_preview(
+    tmp_path: Path, host: str, origin: str, fetch_site: str | None, status: int
+) -> None:
+    async def exchange(port: int) -> int:
+        return await websocket_status(port, host.format(port=port), origin.format(port=port), fetch_site)
+
+    assert in_process(tmp_path, "127.0.0.1", exchange) == status
+
+
+def test_a_rebound_page_is_refused_even_when_the_browser_calls_it_same_origin(tmp_path: Path) -> None:
+    # a browser on a rebound name sends Sec-Fetch-Site: same-origin, so no Origin check runs: the Host check must
+    async def exchange(port: int) -> tuple[int, int]:
+        foreign = f"attacker.example:{port}"
+        refused = await websocket_status(port, foreign, f"http://{foreign}", "same-origin")
+        local = f"127.0.0.1:{port}"
+        return refused, await websocket_status(port, local, f"http://{local}", "same-origin")
+
+    assert in_process(tmp_path, "127.0.0.1", exchange) == (403, 101)
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "status"),
+    [
+        ("127.0.0.1", "127.0.0.1:{port}", 200),
+        ("127.0.0.1", "attacker.example:{port}", 403),
+        ("127.0.0.1", "192.0.2.7:{port}", 403),
+        ("0.0.0.0", "192.0.2.7:{port}", 200),
+        ("0.0.0.0", "attacker.example:{port}", 403),
+    ],
+)
+def test_pages_are_served_only_to_this_previews_host_names(tmp_path: Path, listen: str, host: str, status: int) -> None:
+    async def exchange(port: int) -> tuple[int, str]:
+        request = HTTPRequest(f"http://127.0.0.1:{port}/articles/one/", headers={"Host": host.format(port=port)})
+        client = AsyncHTTPClient()
+        try:
+            response = await client.fetch(request, raise_error=False)
+        finally:
+            client.close()
+        return response.code, response.body.decode()
+
+    code, body = in_process(tmp_path, listen, exchange)
+    assert code == status
+    if status == 200:
+        assert "Some text about One." in body
+    else:
+        assert body == "403 Host not allowed\n"  # what the browser shows, saying why

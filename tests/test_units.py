@@ -61,6 +61,14 @@ def test_only_absolute_https_urls_are_accepted_for_signup(url: str) -> None:
     assert https_problem(url) is not None
 
 
+@pytest.mark.parametrize(
+    "url", ["https:///path", "https://forms.test/a b", "https://forms.test/a\x01b", "https://x\t/"]
+)
+def test_a_signup_url_without_a_host_or_with_blanks_or_control_characters_is_refused(url: str) -> None:
+    assert https_problem(url) == "expected an absolute https:// URL with a host name"
+    assert https_problem("https://forms.test/a-b") is None
+
+
 def test_https_url_is_accepted() -> None:
     assert https_problem("https://forms.example.com/x?a=1") is None
 
