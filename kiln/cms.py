@@ -266,7 +266,6 @@ WIDGETS: dict[str, Any] = {
     "url": lambda field: {"widget": "string", "pattern": [HTTPS, "An address starting with https://"]},
     # The picture for link previews is a site path or an https URL (a page's own folder is not one of them).
     "image": _picture,
-    "site_image": _picture,
     "choice": lambda field: {"widget": "select", "options": list(field.choices)},
     "entries": _entries,
 }

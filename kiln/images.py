@@ -36,6 +36,7 @@ MAX_READ_BYTES = 64 * 2**20  # originals above this are refused before they are 
 LARGE_BYTES = 10 * 2**20  # `check` warns about originals above this: they bloat the repository
 # The theme's measure is 35em and its side padding about 1rem: what the browser picks a width from.
 SIZES = "(min-width: 38em) 35em, calc(100vw - 2rem)"
+PORTRAIT_SIZES = "6rem"  # an author's photo (style.css, .author-photo)
 _IMG = re.compile(r"<img\b[^>]*>")
 _ATTRIBUTE = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
 _SVG_SIZE = re.compile(rb"<svg\b[^>]*?\swidth=\"(\d+)(?:px)?\"[^>]*?\sheight=\"(\d+)(?:px)?\"", re.S)
@@ -153,7 +154,7 @@ def publish_images(site: Site, source: Path, problems: Problems, cache: ImageCac
     images = _publish(source, uses, problems, cache, make)
     dressed: dict[Path, Page] = {}
     for page in site.all_pages:
-        if page.images or page.image:
+        if page.images or page.image or page.photo:
             new = dress(page, images.pictures, Urls(site.config.base_url))
             if new is not None:
                 dressed[page.src_path] = new
@@ -161,9 +162,10 @@ def publish_images(site: Site, source: Path, problems: Problems, cache: ImageCac
 
 
 def _uses(page: Page) -> Iterable[_Use]:
-    """Return the references of a page to local images: its `image:` first, then those in its text."""
-    if page.image and not page.image.startswith("https:"):
-        yield _Use(page, ImageRef(page.image, page.lines.get("image", 1)), cover=True)
+    """Return the references of a page to local images: its `image:` (an author's `photo`) first, then its text's."""
+    field, src = ("image", page.image) if page.image else ("photo", page.photo)
+    if src and not src.startswith("https:"):
+        yield _Use(page, ImageRef(src, page.lines.get(field, 1)), cover=True)
     for ref in page.images:
         yield _Use(page, ref, cover=False)
 
@@ -400,7 +402,7 @@ def dress(page: Page, pictures: dict[str, Picture], urls: Urls) -> Page | None:
     return replace(page, body=body, cover=cover, key=key)
 
 
-def picture_html(picture: Picture, attributes: dict[str, str], eager: bool, urls: Urls) -> str:
+def picture_html(picture: Picture, attributes: dict[str, str], eager: bool, urls: Urls, sizes: str = SIZES) -> str:
     """Return the <picture> for an image: a source per modern format, then the <img> with its size and loading.
 
     Attribute values in `attributes` are as written in HTML (already escaped).
@@ -412,7 +414,7 @@ def picture_html(picture: Picture, attributes: dict[str, str], eager: bool, urls
             for variant in picture.sources
             if variant.mime == mime
         )
-        parts.append(f'<source type="{mime}" srcset="{srcset}" sizes="{SIZES}">')
+        parts.append(f'<source type="{mime}" srcset="{srcset}" sizes="{sizes}">')
     shown: dict[str, str] = {
         "src": html.escape(urls.path(picture.fallback.url)),
         "alt": attributes.get("alt", ""),
@@ -429,6 +431,9 @@ def picture_html(picture: Picture, attributes: dict[str, str], eager: bool, urls
 def cover_html(page: Page, urls: Urls) -> str:
     """Return the <picture> of a page's `image:`, the first image of the page and so never lazy."""
     assert page.cover is not None
+    if page.kind == "author":  # a portrait beside the name, drawn 6rem wide
+        attributes = {"alt": html.escape(f"Photo of {page.title}"), "class": "author-photo"}
+        return picture_html(page.cover, attributes, True, urls, PORTRAIT_SIZES)
     alt = html.escape(page.image_alt or "")
     attributes = {"alt": alt, "class": "cover decorative" if page.image_alt == "" else "cover"}
     return picture_html(page.cover, attributes, True, urls)

@@ -633,8 +633,10 @@ def _profile_page(page: Page, urls: Urls) -> dict[str, Any]:
     url = urls.absolute(page.url)
     who = _person(Person(page.title, page.url, page.credentials, page.role), urls, "")
     who["description"] = page.description
-    if page.photo:
-        who["image"] = page.photo if page.photo.startswith("https:") else urls.absolute(page.photo)
+    if page.cover is not None:  # the photo as images.py published it
+        who["image"] = urls.absolute(page.cover.fallback.url)
+    elif page.photo:
+        who["image"] = page.photo
     if page.links:
         who["sameAs"] = list(page.links)
     return {"@type": "ProfilePage", "@id": url, "url": url, "name": page.title, "mainEntity": who}

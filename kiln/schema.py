@@ -37,7 +37,6 @@ TYPE_NAMES = {
     "url": "`https://` URL",
     "image": "file beside the text, `/static/…` path or `https://` URL",
     "alt": "text (`''` for a decorative picture)",
-    "site_image": "`/static/…` path or `https://` URL",
     "slug": "lower-case text",
     "choice": "one of a few words",
     "entries": "list of entries",
@@ -255,7 +254,7 @@ FIELDS: tuple[Field, ...] = (
     Field("name", "text", ("author",), "the person's name, as bylines show it", "Dana Reyes", required=True),
     Field("credentials", "text", ("author",), "degrees and licences after the name", "LCSW"),
     Field("role", "text", ("author",), "what they do", "Clinical social worker"),
-    Field("photo", "site_image", ("author",), "their picture on their page", "/static/dana-reyes.jpg"),
+    Field("photo", "image", ("author",), "their picture on their page", "dana-reyes.jpg"),
     Field(
         "links",
         "urls",
@@ -330,14 +329,6 @@ def _image(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
     return fields.https_url(field.name)
 
 
-def _site_image(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
-    """Return a picture published as it is: a site path such as /static/x.jpg, or an https URL."""
-    value = fields.text(field.name)
-    if value is None or value.startswith("/") and not value.startswith("//"):
-        return value
-    return fields.https_url(field.name)
-
-
 def _alt(fields: Fields, field: Field, zone: ZoneInfo) -> str | None:
     """Return a text alternative: '' when the front matter says, with an empty text, that the image is decorative."""
     value = fields.data[field.name]
@@ -397,7 +388,6 @@ READERS: dict[str, Callable[[Fields, Field, ZoneInfo], Any]] = {
     "choice": lambda fields, field, zone: fields.choice(field.name, field.choices),
     "image": _image,
     "alt": _alt,
-    "site_image": _site_image,
     "entries": _entries,
 }
 

@@ -159,6 +159,7 @@ def replace_pages(site: Site, new: dict[Path, Page]) -> Site:
         articles=swap(site.articles),
         programs=swap(site.programs),
         pages=swap(site.pages),
+        authors=swap(site.authors),
         tags=tuple(Tag(tag.name, tag.slug, swap(tag.articles)) for tag in site.tags),
         related={url: swap(pages) for url, pages in site.related.items()},
     )

@@ -142,7 +142,6 @@ def expected_widget(field: Field) -> str:
         "currency": "string",
         "url": "string",
         "image": "image",
-        "site_image": "image",
         "alt": "string",
         "choice": "select",
         "entries": "list",

@@ -390,3 +390,33 @@ def test_image_errors_come_with_the_other_errors_of_the_build(
         "content/articles/b.md:1: `title` is required (expected a line such as `title: A clear title`, "
         "or a text that starts with `# A clear title`, got none)",
     ]
+
+
+def test_an_authors_photo_goes_through_the_image_pipeline(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    source = site(
+        {
+            "content/authors/dana-reyes.md": "---\nname: Dana Reyes\ncredentials: LCSW\nphoto: dana.jpg\n---\nA bio.\n",
+            "content/authors/dana.jpg": photo(900, 1200, orientation=6),  # stored turned, with GPS and a camera
+            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-02\nauthor: dana-reyes\n---\nText.\n",
+        }
+    )
+    result = build(source)
+    assert result.code == 0, result.err
+    page = soup(source / "site/authors/dana-reyes/index.html")
+    [picture] = pictures(page)
+    img = picture.find("img")
+    assert img["alt"] == "Photo of Dana Reyes" and "author-photo" in img["class"]
+    assert img.get("loading") is None and img["fetchpriority"] == "high"
+    assert all(source_["sizes"] == "6rem" for source_ in picture.find_all("source"))
+    assert not (source / "site/authors/dana.jpg").exists()  # never the original, with its GPS
+    shown = opened(source / "site", img["src"])
+    assert shown.getexif() == {} and shown.height > shown.width  # upright, nothing of the camera left
+    person = next(item for item in structured(page) if item.get("@type") == "ProfilePage")["mainEntity"]
+    assert person["image"] == "https://example.org" + img["src"]
+
+
+def structured(page: BeautifulSoup) -> list[dict[str, object]]:
+    """Return the page's JSON-LD objects."""
+    import json
+
+    return [json.loads(script.string or "{}") for script in page.find_all("script", type="application/ld+json")]
