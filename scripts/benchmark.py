@@ -92,12 +92,12 @@ def article(number: int, rng: random.Random) -> str:
     return front + "\n\n".join(body) + "\n"
 
 
-def make_corpus(root: Path, count: int, seed: int) -> list[Path]:
-    """Lay out a source folder with `count` articles; return the article paths."""
+def make_corpus(root: Path, count: int, seed: int, search: bool = True) -> list[Path]:
+    """Lay out a source folder with `count` articles (with search on unless asked); return the article paths."""
     rng = random.Random(seed)
     shutil.copytree(REPO / "templates", root / "templates")
     shutil.copytree(REPO / "static", root / "static")
-    (root / "site.yaml").write_text(CONFIG)
+    (root / "site.yaml").write_text(CONFIG + ("" if search else "search: false\n"))
     folder = root / "content" / "articles"
     folder.mkdir(parents=True)
     paths = []
@@ -313,12 +313,12 @@ def clean(source: Path, output: Path) -> None:
     shutil.rmtree(source / ".kiln-cache", ignore_errors=True)
 
 
-def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int) -> dict[str, object]:
+def measure(count: int, repeat: int, workdir: Path, seed: int, saves: int, search: bool = True) -> dict[str, object]:
     """Return medians of every measurement over `repeat` interleaved rounds, and of `saves` live edits."""
     root = Path(tempfile.mkdtemp(prefix="kiln-bench-", dir=workdir))
     try:
         source, output = root / "src", root / "out"
-        paths = make_corpus(source, count, seed)
+        paths = make_corpus(source, count, seed, search)
         runs: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "one_change": [], "index": []}
         peak = 0.0
         index_bytes = 0
@@ -420,6 +420,7 @@ def main() -> int:
     parser.add_argument(
         "--imports", type=int, default=0, help="also import N posts from a WordPress export, then build"
     )
+    parser.add_argument("--no-search", action="store_true", help="build the corpus with `search: false`")
     parser.add_argument("--images", type=int, default=0, help="measure images instead: this many 12 MP photos")
     args = parser.parse_args()
     if args.images:
@@ -432,7 +433,7 @@ def main() -> int:
             args.json.write_text(json.dumps(pictured, indent=2) + "\n")
         return 0
     results: list[dict[str, object]] = [
-        measure(count, args.repeat, args.workdir, args.seed, args.saves) for count in args.articles
+        measure(count, args.repeat, args.workdir, args.seed, args.saves, not args.no_search) for count in args.articles
     ]
     columns = ("articles", "floor s", "cold s", "cold/floor", "warm s", "1 change s", "index s", "peak MB", "edit ms")
     print(" ".join(f"{name:>10}" for name in columns))

@@ -246,7 +246,11 @@ def test_a_picture_added_to_the_text_goes_beside_the_article(admin: Admin, edito
         text=True,
     )
     assert built.returncode == 0, built.stderr
-    assert (source / "site/articles/pictures-beside/photo.png").read_bytes() == PNG
+    # published by images.py beside the page, as a stripped fallback (and AVIF/WebP), never the original itself
+    page = BeautifulSoup((source / "site/articles/pictures-beside/index.html").read_text(), "html.parser")
+    shown = page.find("img", src=re.compile(r"^/articles/pictures-beside/photo-1w\.[0-9a-f]{8}\.png$"))
+    assert shown is not None and (source / "site" / str(shown["src"]).lstrip("/")).is_file()
+    assert not (source / "site/articles/pictures-beside/photo.png").exists()
 
 
 def test_editing_an_articles_text_changes_only_the_text(admin: Admin, editor: tuple[Served, Path]) -> None:
