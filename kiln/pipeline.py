@@ -20,7 +20,7 @@ from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
 from .search import start_index
-from .site import Site, make_site, replace_page
+from .site import Site, make_site, replace_pages
 from .urls import Urls
 from .write import Written, check_output_folder, write_output
 
@@ -134,7 +134,7 @@ def rerender(
     new = dress(parsed[0], previous.images.pictures, Urls(previous.site.config.base_url))
     if new is None or not new.same_but_text(old):  # an image that was not there before needs a full build
         return None
-    site = replace_page(previous.site, old, new)
+    site = replace_pages(previous.site, {old.src_path: new})
     templates = Templates(environment, options.source)
     wanted = outputs_showing_text(site, new)
     files = previous.files | render_site(site, templates, problems, previous.assets, caches.rendered, wanted=wanted)

@@ -129,23 +129,6 @@ class Site:
         return None
 
 
-def replace_page(site: Site, old: Page, new: Page) -> Site:
-    """Return the site with one page object swapped for another wherever it appears (its lists stay in order)."""
-
-    def swap(pages: tuple[Page, ...]) -> tuple[Page, ...]:
-        return tuple(new if page is old else page for page in pages)
-
-    return dataclasses.replace(
-        site,
-        articles=swap(site.articles),
-        programs=swap(site.programs),
-        pages=swap(site.pages),
-        authors=swap(site.authors),
-        tags=tuple(Tag(tag.name, tag.slug, swap(tag.articles)) for tag in site.tags),
-        related={url: swap(pages) for url, pages in site.related.items()},
-    )
-
-
 def replace_pages(site: Site, new: dict[Path, Page]) -> Site:
     """Return the site with pages swapped for new versions of them (by source path) wherever they appear."""
     if not new:
