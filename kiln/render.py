@@ -636,7 +636,7 @@ def _profile_page(page: Page, urls: Urls) -> dict[str, Any]:
     if page.cover is not None:  # the photo as images.py published it
         who["image"] = urls.absolute(page.cover.fallback.url)
     elif page.photo:
-        who["image"] = page.photo
+        who["image"] = page.photo if page.photo.startswith("https:") else urls.absolute(page.photo)
     if page.links:
         who["sameAs"] = list(page.links)
     return {"@type": "ProfilePage", "@id": url, "url": url, "name": page.title, "mainEntity": who}
