@@ -177,14 +177,29 @@ class _LinkExtension(Extension):
 
 
 class _Clock:
-    """The moment, in processor time spent by this thread, the conversion in progress must be done by."""
+    """The moment, in processor time spent by this thread, the conversion in progress must be done by.
+
+    Reading the thread's processor time is a system call (about 0.5 µs; the monotonic clock takes 0.1 µs), and
+    the check runs before every pattern and block stage: a thousand pages made a cold build 0.6 s of processor
+    time slower. A thread cannot have used more processor time than has passed, so the processor time is read
+    only once the same budget of monotonic time is spent.
+    """
 
     def __init__(self) -> None:
-        self.deadline = math.inf
+        self.deadline = math.inf  # in this thread's processor time
+        self.wall = math.inf  # the same budget in monotonic time: before it, the deadline cannot have passed
+
+    def start(self, seconds: float) -> None:
+        """Begin a conversion that may take this much of the thread's processor time."""
+        self.deadline, self.wall = time.thread_time() + seconds, time.monotonic() + seconds
+
+    def stop(self) -> None:
+        """End the conversion: nothing is timed until the next starts."""
+        self.deadline = self.wall = math.inf
 
     def check(self) -> None:
         """Raise Unrenderable once the deadline has passed."""
-        if time.thread_time() > self.deadline:
+        if time.monotonic() > self.wall and time.thread_time() > self.deadline:
             raise Unrenderable(
                 f"the text takes more than {RENDER_SECONDS:g} s to render",
                 1,
@@ -352,7 +367,7 @@ class Markup:
         self._links.headings.title, self._links.headings.taken = title, None
         self._links.processor.images = []
         # the time this thread spends rendering, not the time that passes: a loaded machine refuses nothing more
-        self._clock.deadline = time.thread_time() + RENDER_SECONDS
+        self._clock.start(RENDER_SECONDS)
         try:
             output = self._md.convert(text)
         except RecursionError:
@@ -362,7 +377,7 @@ class Markup:
                 "expected fewer levels of emphasis, links, lists or quotes inside each other",
             ) from None
         finally:
-            self._clock.deadline = math.inf
+            self._clock.stop()
         tokens: list[dict[str, Any]] = getattr(self._md, "toc_tokens", [])
         processor = self._links.processor
         return Rendered(
