@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_browser
 import yaml
 from bs4 import BeautifulSoup
 from conftest import CONFIG, NOW, REPO, lay_out
-from test_browser import AXE, CHROMIUM, FLAGS
+from test_browser import AXE
 from test_serve import WAIT, Served, http
 
 from kiln import cms
@@ -88,22 +89,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, P
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Yield Debian's chromium driven by Playwright; skip (fail in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+browser = test_browser.browser  # Debian's chromium, the fixture every browser test uses
 
 
 class Admin:

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from conftest import NOW, REPO, lay_out
 from test_browser import AXE, EXTRA_CONTENT, Tab, browser, layout_shift  # noqa: F401  (browser is a fixture)
+from test_browser import _Handler as StaticHost
 from test_html_validity import ACCEPTED, shown, vnu
 
 from kiln.cli import main
@@ -121,14 +122,11 @@ def headers_for(rules: list[tuple[str, dict[str, str]]], path: str) -> dict[str,
     return found
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(StaticHost):
     """Serves the site under /sub/ with its _headers, and its 404 page for anything missing."""
 
     rules: list[tuple[str, dict[str, str]]] = []
     sent: dict[str, dict[str, str]] = {}
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Say nothing."""
 
     def translate_path(self, path: str) -> str:
         """Map /sub/x to the folder's x; anything outside /sub/ to a file that does not exist."""
@@ -145,20 +143,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         for name, value in values.items():
             self.send_header(name, value)
         super().end_headers()
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a missing file with the site's 404 page."""
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
 
 @pytest.fixture(scope="module")
