@@ -2,7 +2,7 @@
 
 Each image a page refers to (in its markdown or as its `image:`) is found beside the markdown file or under
 static/, checked, and made into AVIF and WebP at a few widths plus a fallback, in the worker pool. What is made is
-cached in .kiln-cache/images/ under a hash of the image's bytes and every setting (imaging.SETTINGS), like Hugo's
+cached in .kiln-cache/images/ under a hash of the image's bytes and every setting (variants.SETTINGS), like Hugo's
 resources; a stat signature memo spares a warm build from reading and hashing the originals again.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from . import imaging
+from . import variants
 from .content import Page
 from .errors import Problems
 from .picture import RASTER, ImageRef, Picture, Variant
@@ -41,7 +41,10 @@ _IMG = re.compile(r"<img\b[^>]*>")
 _ATTRIBUTE = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
 _SVG_SIZE = re.compile(rb"<svg\b[^>]*?\swidth=\"(\d+)(?:px)?\"[^>]*?\sheight=\"(\d+)(?:px)?\"", re.S)
 _VIEWBOX = re.compile(rb"<svg\b[^>]*?\sviewBox=\"\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)\s*\"", re.S)
-_CODE = hashlib.sha256(Path(imaging.__file__).read_bytes() + imaging.SETTINGS.encode()).hexdigest()
+_CODE = hashlib.sha256(
+    b"".join(Path(__file__).with_name(name).read_bytes() for name in ("imaging.py", "variants.py"))
+    + variants.SETTINGS.encode()
+).hexdigest()
 log = logging.getLogger(__name__)
 
 Signature = tuple[int, int, int, int, int]
@@ -57,7 +60,7 @@ class ImageCache:
 
     folder: Path | None  # .kiln-cache/images, or None when the cache is off
     digests: dict[str, tuple[Signature, str]] = field(default_factory=dict)  # source-relative path -> ...
-    made: dict[str, imaging.Made] = field(default_factory=dict)
+    made: dict[str, variants.Made] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)  # made since the cache was opened: to be written
     used: set[str] = field(default_factory=set)
     loaded: bool = False
@@ -76,7 +79,7 @@ class ImageCache:
             self.digests = {}
         self.stored = dict(self.digests)
 
-    def get(self, key: str) -> imaging.Made | None:
+    def get(self, key: str) -> variants.Made | None:
         """Return what was made for a key: kept in memory, or read back from its file and checked."""
         made = self.made.get(key)
         if made is None and self.folder is not None:
@@ -87,7 +90,7 @@ class ImageCache:
             self.used.add(key)
         return made
 
-    def put(self, key: str, made: imaging.Made) -> None:
+    def put(self, key: str, made: variants.Made) -> None:
         """Keep what was just made, to be written when the build succeeds."""
         self.made[key] = made
         self.fresh.add(key)
@@ -203,7 +206,7 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
     """Return the pictures and files of every image used, made in the worker pool unless the cache has them."""
     root = source.resolve()
     pending: list[_Job] = []
-    made: dict[str, imaging.Made] = {}
+    made: dict[str, variants.Made] = {}
     files: dict[str, bytes] = {}
     pictures: dict[str, Picture] = {}
     seen: dict[str, tuple[Signature, str]] = {}
@@ -235,9 +238,11 @@ def _publish(source: Path, uses: dict[str, list[_Use]], problems: Problems, cach
     cache.digests = seen
     if not make:
         return Images()
+    if pending:  # Pillow loads here, once, before the workers fork: builds with every image cached never load it
+        from . import imaging  # noqa: F401 - _make_chunk's
     results = spread(lambda jobs: _make_chunk(source, jobs), pending, weight=lambda job: job[4], threshold=2)
     for (path, key, *_), result in zip(pending, results, strict=True):
-        if isinstance(result, imaging.Made):
+        if isinstance(result, variants.Made):
             cache.put(key, result)
             made[path] = result
         else:
@@ -265,7 +270,7 @@ def _warn_large(path: str, size: int, found: list[_Use], problems: Problems) -> 
 def _svg(source: Path, path: str, found: list[_Use], problems: Problems) -> tuple[Picture, bytes] | None:
     """Return an SVG's Picture and bytes, or None after recording why it is not safe to publish."""
     data = _read(source / path)
-    if (problem := imaging.svg_problem(data)) is not None:
+    if (problem := variants.svg_problem(data)) is not None:
         for use in found:
             problems.error("SVG image is not safe to publish", use.page.src_path, use.ref.line, problem)
         return None
@@ -318,20 +323,22 @@ def _read(path: Path) -> bytes:
         return handle.read(MAX_READ_BYTES + 1)
 
 
-def _make_chunk(source: Path, jobs: list[_Job]) -> list[imaging.Made | tuple[str, str]]:
+def _make_chunk(source: Path, jobs: list[_Job]) -> list[variants.Made | tuple[str, str]]:
     """In a worker: make each image's variants, or say what is wrong with it."""
-    results: list[imaging.Made | tuple[str, str]] = []
+    from . import imaging  # loaded by _publish already
+
+    results: list[variants.Made | tuple[str, str]] = []
     for path, _, digest, og, _ in jobs:
         try:
             data = _read(source / path)
             if hashlib.sha256(data).hexdigest() != digest:
-                raise imaging.ImageProblem(
+                raise variants.ImageProblem(
                     "image changed during the build", "expected it to stay as it was; build again"
                 )
             results.append(imaging.make(data, og))
         except OSError as error:
             results.append(("image cannot be read", f"expected a readable file, got {error.strerror or error}"))
-        except imaging.ImageProblem as problem:
+        except variants.ImageProblem as problem:
             results.append((problem.message, problem.hint))
     return results
 
@@ -345,7 +352,7 @@ def _output(path: str, data: bytes, extension: str, label: str = "") -> str:
     return fingerprinted_name(name, data)
 
 
-def _picture(path: str, made: imaging.Made, files: dict[str, bytes], immutable: list[str]) -> Picture:
+def _picture(path: str, made: variants.Made, files: dict[str, bytes], immutable: list[str]) -> Picture:
     """Return the Picture of a made image, adding its files to the output."""
     variants: dict[str, list[Variant]] = {"source": [], "fallback": [], "og": []}
     for encoded in made.files:
@@ -439,7 +446,7 @@ def cover_html(page: Page, urls: Urls) -> str:
     return picture_html(page.cover, attributes, True, urls)
 
 
-def _pack(made: imaging.Made) -> bytes:
+def _pack(made: variants.Made) -> bytes:
     """Return a cache entry: magic, CRC-32 of the rest, a JSON header, then the files' bytes."""
     header = {
         "width": made.width,
@@ -451,7 +458,7 @@ def _pack(made: imaging.Made) -> bytes:
     return MAGIC + zlib.crc32(rest).to_bytes(4, "big") + rest
 
 
-def _read_entry(path: Path) -> imaging.Made | None:
+def _read_entry(path: Path) -> variants.Made | None:
     """Return a cache entry's Made, or None when it is missing, damaged or of another shape."""
     try:
         data = path.read_bytes()
@@ -465,9 +472,9 @@ def _read_entry(path: Path) -> imaging.Made | None:
         offset = start + 8 + size
         files = []
         for part, width, height, mime, extension, length in header["files"]:
-            files.append(imaging.Encoded(part, width, height, mime, extension, data[offset : offset + length]))
+            files.append(variants.Encoded(part, width, height, mime, extension, data[offset : offset + length]))
             offset += length
-        return imaging.Made(int(header["width"]), int(header["height"]), tuple(files))
+        return variants.Made(int(header["width"]), int(header["height"]), tuple(files))
     except (OSError, ValueError, TypeError, KeyError):
         return None
 

@@ -447,6 +447,41 @@ def test_an_edited_partial_rerenders_every_page_that_imports_it(
     assert_warm_equals_clean(source, build, tmp_path)
 
 
+def test_a_template_that_starts_importing_a_partial_is_rerendered_when_that_partial_changes(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0  # the build cache now knows page.html names base.html only
+    _replace(
+        source / "templates/page.html", "{% block main %}", '{% import "partials/macros.html" as m %}{% block main %}'
+    )
+    assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    _replace(source / "templates/partials/macros.html", 'class="card"', 'class="card renamed"')
+    assert build(source).code == 0
+    assert "/about/" in seen  # page.html imports macros.html now: what it names was read again from its new text
+    monkeypatch.undo()
+    assert_warm_equals_clean(source, build, tmp_path)
+
+
+def test_a_warm_build_reads_which_templates_each_names_from_the_cache_instead_of_parsing(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    source = site(sources())
+    assert build(source).code == 0
+    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every output is keyed, by its templates
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a template in the cache was parsed again")
+
+    monkeypatch.setattr(jinja2.Environment, "parse", refuse)
+    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+    result = build(source)
+    assert result.code == 0, result.err
+
+
 # --- the output folder: left alone when it holds exactly what a build makes ------------------------------------
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from conftest import NOW, Run, run, snapshot, soup
 from photos import MARK, animation, photo, screenshot, tagged_red
 from PIL import Image
 
-from kiln import imaging
+from kiln import imaging, variants
 from kiln.pipeline import Options, render
 
 ARTICLE = """\
@@ -237,7 +239,7 @@ def test_a_clean_svg_is_published_as_it_is(site: Callable[..., Path], build: Cal
     ],
 )
 def test_unsafe_svg_is_refused(svg: bytes) -> None:
-    assert imaging.svg_problem(svg) is not None
+    assert variants.svg_problem(svg) is not None
 
 
 def test_two_clean_builds_are_byte_identical(site: Callable[..., Path], build: Callable[..., Run]) -> None:
@@ -269,6 +271,21 @@ def test_warm_builds_and_text_edits_never_decode_an_image(
     (source / "content/articles/bench/shot.png").write_bytes(screenshot(650, 400))
     with pytest.raises(AssertionError, match="made again"):
         render(Options(source, now=NOW))
+
+
+def test_a_build_with_every_image_cached_does_not_load_pillow(
+    site: Callable[..., Path], build: Callable[..., Run]
+) -> None:
+    source = site(bundle())
+    assert build(source).code == 0
+    # a build process of its own: this one has loaded Pillow for the tests (loading it costs each build ~20 ms)
+    script = (
+        "import sys; from kiln.cli import main; "
+        f"code = main(['--source', {str(source)!r}, '--quiet']); "
+        "print(code, 'PIL.Image' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False"], done.stdout + done.stderr
 
 
 def test_a_changed_image_changes_its_names(site: Callable[..., Path], build: Callable[..., Run]) -> None:
