@@ -19,7 +19,7 @@ from .load import read_bundles, read_config, read_source, read_sources, read_sta
 from .pool import parse_pages
 from .publish import fingerprint, host_files
 from .render import Templates, make_environment, outputs_showing_text, render_site
-from .search import start_index
+from .search import SEARCH_SCRIPT, start_index
 from .site import Site, make_site, replace_pages
 from .urls import Urls
 from .write import Written, check_output_folder, write_output
@@ -85,7 +85,10 @@ def render(
     problems.raise_errors()
     # Pagefind indexes in its own process while this one renders
     indexing = start_index(site, caches.index) if index and site.searchable else None
-    assets = fingerprint(read_static(options.source, problems), images.files, images.immutable)
+    static = read_static(options.source, problems)
+    if not site.searchable:
+        static.pop(SEARCH_SCRIPT, None)  # only the search page runs it
+    assets = fingerprint(static, images.files, images.immutable)
     calendars = calendar_jobs(site.programs, config, site.now)
     found = cached_calendars(calendars, caches.rendered) if not caches.rendered.empty() else {}
     try:  # while other processes render, this one stores the parsed pages

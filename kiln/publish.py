@@ -208,6 +208,19 @@ def headers(urls: Urls, assets: Assets, preview: bool, policies: dict[str, str] 
     return "\n".join(lines) + "\n"
 
 
+def page_policy(site: Site) -> str | None:
+    """Return the policy the 404 page carries in a <meta> element; None in a preview (serve adds its script).
+
+    Hosts answer any missing URL with 404.html, and with search or the editor on, `_headers` gives no policy to a
+    URL under a top-level name the site does not have. The meta element keeps that page under the pages' policy
+    on every host; frame-ancestors is left out, since browsers ignore it there (X-Frame-Options still holds).
+    """
+    if site.preview:
+        return None
+    policy = SEARCH_FORM_CSP if site.searchable else CSP
+    return "; ".join(part for part in policy.split("; ") if not part.startswith("frame-ancestors"))
+
+
 def policies(site: Site, names: list[str]) -> dict[str, str] | None:
     """Return each top-level rule of the site with its Content-Security-Policy, or None when /* can hold one.
 

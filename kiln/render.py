@@ -24,6 +24,7 @@ from .content import Page, Summary
 from .errors import Problems, SiteError
 from .images import cover_html
 from .pool import spread
+from .publish import page_policy
 from .search import BUNDLE, KINDS, SEARCH_URL
 from .site import Site, TagEntry, TagLink
 from .urls import Urls, dest_for
@@ -144,6 +145,7 @@ def render_site(
         config=site.config,
         preview=site.preview,
         search=site.searchable,
+        policy=page_policy(site),
         asset=asset_helper(urls, assets),
     )
     common = _common_key(site, assets)

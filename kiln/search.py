@@ -34,6 +34,7 @@ from .urls import dest_for
 PAGEFIND_VERSION = "1.5.2"  # pagefind-bin, pinned in pyproject.toml: its output is published
 BUNDLE = "pagefind"  # the index's folder in the output
 SEARCH_URL = "/search/"
+SEARCH_SCRIPT = "static/search.js"  # the search page's own script, published only with search on
 KINDS = {"article": "Article", "program": "Program", "page": "Page", "author": "Author"}  # as results name them
 # What the search page loads, beside the index itself; Pagefind's own UI files are left out (we have our own).
 SHIPPED = ("pagefind-entry.json", "pagefind.js", "pagefind-worker.js")

@@ -172,10 +172,39 @@ def test_search_false_turns_it_all_off(site: Site, build: Build, monkeypatch: py
     assert build(source).code == 0
     output = source / "site"
     assert not (output / "pagefind").exists() and not (output / "search").exists()
+    assert not list((output / "static").glob("search*.js"))  # nothing would load it
     for page in output.rglob("*.html"):
         parsed = soup(page)
         assert not parsed.select("form, input, script[src]"), page
     assert header_rules((output / "_headers").read_text())["/*"]["Content-Security-Policy"] == CSP
+
+
+def directives(policy: str) -> set[str]:
+    """Return a Content-Security-Policy's directives."""
+    return {part.strip() for part in policy.split(";") if part.strip()}
+
+
+@pytest.mark.parametrize("searchable", [True, False])
+def test_a_missing_url_is_answered_under_the_pages_policy_on_every_host(
+    site: Site, build: Build, searchable: bool
+) -> None:
+    source = site({**FILES, "site.yaml": CONFIG + ("" if searchable else "search: false\n")})
+    assert build(source).code == 0
+    output = source / "site"
+    rules = header_rules((output / "_headers").read_text())
+    # what _headers gives a page, and so any URL under /articles/ (the host answers a missing one with 404.html)
+    pages = rules["/articles/*" if searchable else "/*"]["Content-Security-Policy"]
+    if searchable:  # /no-such-name gets no policy from _headers, and GitHub Pages reads no _headers at all
+        assert "Content-Security-Policy" not in rules["/*"]
+    head = soup(output / "404.html").head
+    assert head is not None
+    metas = head.select('meta[http-equiv="Content-Security-Policy"]')
+    assert len(metas) == 1
+    assert head.find_all("meta")[1] is metas[0]  # before anything it governs, right after the charset
+    # browsers ignore frame-ancestors in a meta element (X-Frame-Options: DENY still stops framing)
+    assert directives(str(metas[0]["content"])) == directives(pages) - {"frame-ancestors 'none'"}
+    assert build(source, "--preview").code == 0  # serve's previews add the live-reload script to every page
+    assert not soup(output / "404.html").select('meta[http-equiv="Content-Security-Policy"]')
 
 
 def test_every_page_has_the_header_form_and_the_search_page_its_own(site: Site, build: Build) -> None:
