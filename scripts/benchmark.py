@@ -291,7 +291,19 @@ def markdown_floor(paths: list[Path], workers: int) -> float:
 
 
 def index_time(source: Path) -> tuple[float, int]:
-    """Return the wall time of making the search index alone (Pagefind, no cache) and the index's size in bytes."""
+    """Return the wall time of making the search index alone (Pagefind, no cache) and the index's size in bytes.
+
+    In a process of its own: the site it renders first would stay in this one, and a build process forked from a
+    large parent reports the parent's memory as its own peak.
+    """
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_index_time, source).result()
+
+
+def _index_time(source: Path) -> tuple[float, int]:
+    """In a spawned process: index_time's measurement."""
     from kiln.cache import IndexCache
     from kiln.errors import Problems
     from kiln.pipeline import Options, render
