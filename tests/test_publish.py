@@ -213,7 +213,7 @@ def test_with_search_every_file_has_one_policy_and_only_search_may_run_scripts(s
         "form-action 'none'", "form-action 'self'"
     )
     assert SEARCH_CSP == SEARCH_FORM_CSP.replace(
-        "default-src 'none';", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self';"
+        "default-src 'none';", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"
     )
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from conftest import NOW, REPO, lay_out
+from hosting import header_rules, headers_for
 from test_browser import AXE, EXTRA_CONTENT, Tab, browser, layout_shift  # noqa: F401  (browser is a fixture)
 from test_browser import _Handler as StaticHost
 from test_html_validity import ACCEPTED, shown, vnu
@@ -95,31 +96,6 @@ class Host:
     def url(self, path: str) -> str:
         """Return the absolute URL of a site-relative path."""
         return self.base + path
-
-
-def header_rules(text: str) -> list[tuple[str, dict[str, str]]]:
-    """Return a _headers file's rules in order: (path pattern, {header: value})."""
-    rules: list[tuple[str, dict[str, str]]] = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line.startswith(" "):
-            name, _, value = line.strip().partition(": ")
-            rules[-1][1][name] = value
-        else:
-            rules.append((line.strip(), {}))
-    return rules
-
-
-def headers_for(rules: list[tuple[str, dict[str, str]]], path: str) -> dict[str, str]:
-    """Return the headers the rules give a path (a trailing * matches anything); a header given twice fails."""
-    found: dict[str, str] = {}
-    for pattern, values in rules:
-        if pattern == path or (pattern.endswith("*") and path.startswith(pattern[:-1])):
-            for name, value in values.items():
-                assert name not in found, f"two rules of _headers set {name} for {path}"
-                found[name] = value
-    return found
 
 
 class _Handler(StaticHost):
