@@ -131,19 +131,20 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
     assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
 
 
-def test_a_warm_build_loads_the_compiled_templates_instead_of_compiling(
+def test_a_warm_build_loads_the_compiled_templates_and_what_they_name_instead_of_parsing(
     site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import jinja2
 
     source = site(sources())
     assert build(source).code == 0
-    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every page is rendered, from those templates
+    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every page is keyed and rendered, from those templates
 
     def refuse(*args: object, **kwargs: object) -> object:
-        raise AssertionError("a template in the cache was compiled again")
+        raise AssertionError("a template in the cache was parsed or compiled again")
 
     monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+    monkeypatch.setattr(jinja2.Environment, "parse", refuse)  # which templates each names is kept too
     result = build(source)
     assert result.code == 0, result.err
 
@@ -462,24 +463,6 @@ def test_a_template_that_starts_importing_a_partial_is_rerendered_when_that_part
     assert "/about/" in seen  # page.html imports macros.html now: what it names was read again from its new text
     monkeypatch.undo()
     assert_warm_equals_clean(source, build, tmp_path)
-
-
-def test_a_warm_build_reads_which_templates_each_names_from_the_cache_instead_of_parsing(
-    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import jinja2
-
-    source = site(sources())
-    assert build(source).code == 0
-    (source / CACHE_FOLDER / RENDERED_FILE).unlink()  # so that every output is keyed, by its templates
-
-    def refuse(*args: object, **kwargs: object) -> object:
-        raise AssertionError("a template in the cache was parsed again")
-
-    monkeypatch.setattr(jinja2.Environment, "parse", refuse)
-    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
-    result = build(source)
-    assert result.code == 0, result.err
 
 
 # --- the output folder: left alone when it holds exactly what a build makes ------------------------------------
