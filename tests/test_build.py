@@ -469,6 +469,16 @@ def test_output_that_is_not_a_previous_build_is_never_replaced(site: Site, build
     assert snapshot(precious) == {"thesis.txt": b"years of work"}
 
 
+def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(1))
+    output = tmp_path / "not" / "yet" / "site"
+    result = build(source, "--output", str(output))
+    assert result.code == 0, result.err
+    assert build(source).code == 0
+    assert snapshot(output) == snapshot(source / "site")
+    assert "articles/post-1/index.html" in snapshot(output)
+
+
 @pytest.mark.parametrize("where", ["source", "parent", "root"])
 def test_source_its_parents_and_root_are_never_the_output(site: Site, build: Build, where: str) -> None:
     source = site(articles(1))

@@ -460,6 +460,51 @@ def test_a_disk_that_fills_up_names_the_file_and_leaves_the_site(
     assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
 
 
+def test_a_swap_the_system_refuses_names_the_output_and_leaves_the_site(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the write fails outside the staging folder: on the output folder itself, as it is put in place
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
+    assert build(source).code == 0
+    output = source / "site"
+    before = snapshot(output)
+    (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", "Renamed"))
+
+    def busy(first: Path, second: Path) -> bool:
+        raise OSError(errno.EBUSY, "Device or resource busy", str(second))
+
+    monkeypatch.setattr(kiln.write, "_exchange", busy)
+    result = build(source)
+    assert result.code == 1
+    assert (
+        f"{output}: could not write the output: Device or resource busy (the previous site/ is unchanged)"
+    ) in result.err.splitlines()
+    assert snapshot(output) == before
+    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
+def test_two_folders_are_exchanged_in_one_step(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "name.txt").write_text(folder.name)
+    assert kiln.write._exchange(first, second) is True
+    assert (first / "name.txt").read_text() == "second"
+    assert (second / "name.txt").read_text() == "first"
+    # one inside the other cannot be exchanged (EINVAL): the caller falls back to renames, which say why
+    (first / "inner").mkdir()
+    assert kiln.write._exchange(first, first / "inner") is False
+    missing = tmp_path / "missing"
+    with pytest.raises(OSError) as raised:
+        kiln.write._exchange(first, missing)
+    assert (raised.value.errno, raised.value.strerror, raised.value.filename) == (
+        errno.ENOENT,
+        "No such file or directory",
+        str(missing),
+    )
+    assert (first / "name.txt").read_text() == "second"
+
+
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})  # with search: test_search_browser.py
