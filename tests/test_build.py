@@ -479,6 +479,50 @@ def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(site: Site, bui
     assert "articles/post-1/index.html" in snapshot(output)
 
 
+def test_a_build_with_nothing_new_says_so_and_rewrites_nothing(site: Site, build: Build) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+    before = {path: path.stat().st_mtime_ns for path in (source / "site").rglob("*")}
+    result = build(source)
+    assert result.code == 0
+    files = sum(1 for path in before if path.is_file()) - 1  # not the marker
+    assert f"(0 files changed, {files} unchanged)" in result.out
+    assert {path: path.stat().st_mtime_ns for path in (source / "site").rglob("*")} == before
+
+
+def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+    staging = source / ".site.staging"
+    (staging / "articles").mkdir(parents=True)  # what a build killed while laying out leaves
+    (staging / "articles/half.html").write_text("<p>half")
+    (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    assert build(source).code == 0
+    assert not staging.exists()
+    assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
+    assert snapshot(source / "site") == snapshot(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("change", ["one file", "many files"])
+def test_a_file_where_the_staging_folder_goes_fails_the_build_and_names_its_folder(
+    site: Site, build: Build, change: str
+) -> None:
+    # one changed file is replaced by a rename from the staging folder, many are laid out there: both need it
+    source = site({**articles(2), "content/pages/about.md": "---\ntitle: About\n---\nAbout us.\n"})
+    (source / "site.yaml").write_text((source / "site.yaml").read_text() + "search: false\n")
+    assert build(source).code == 0
+    before = snapshot(source / "site")
+    (source / ".site.staging").write_text("not a folder")
+    if change == "one file":
+        (source / "content/pages/about.md").write_text("---\ntitle: About\n---\nWho we are.\n")
+    else:
+        (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    result = build(source)
+    assert result.code == 1
+    assert f"{source}: could not write the output: File exists (the previous site/ is unchanged)" in result.err
+    assert snapshot(source / "site") == before
+
+
 @pytest.mark.parametrize("where", ["source", "parent", "root"])
 def test_source_its_parents_and_root_are_never_the_output(site: Site, build: Build, where: str) -> None:
     source = site(articles(1))
