@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -488,6 +489,23 @@ def test_a_build_with_nothing_new_says_so_and_rewrites_nothing(site: Site, build
     files = sum(1 for path in before if path.is_file()) - 1  # not the marker
     assert f"(0 files changed, {files} unchanged)" in result.out
     assert {path: path.stat().st_mtime_ns for path in (source / "site").rglob("*")} == before
+
+
+def test_a_file_system_without_hard_links_gets_copies(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")  # as FAT or some network drives answer
+
+    monkeypatch.setattr(os, "link", refuse)
+    (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    result = build(source)
+    assert result.code == 0, result.err
+    assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
+    assert snapshot(source / "site") == snapshot(tmp_path / "clean")
 
 
 def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:
