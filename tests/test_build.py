@@ -508,6 +508,34 @@ def test_a_file_system_without_hard_links_gets_copies(
     assert snapshot(source / "site") == snapshot(tmp_path / "clean")
 
 
+def _listing(folder: Path) -> list[Path]:
+    """Return everything under a folder in the order the system lists it, each folder before what it holds."""
+    found: list[Path] = []
+    for entry in os.scandir(folder):
+        found.append(Path(entry.path))
+        if entry.is_dir(follow_symlinks=False):
+            found += _listing(Path(entry.path))
+    return found
+
+
+def test_an_empty_folder_added_to_the_output_is_gone_after_the_next_build(site: Site, build: Build) -> None:
+    source = site(articles(1))
+    assert build(source).code == 0
+    output = source / "site"
+    # listed last, after every file of the site (a stray listed earlier hides some of them, which is easier)
+    for number in range(500):
+        stray = output / f"stray-{number}"
+        stray.mkdir()
+        if _listing(output)[-1] == stray:
+            break
+        stray.rmdir()
+    else:
+        pytest.skip("this file system lists no new folder last")
+    result = build(source)
+    assert result.code == 0
+    assert not stray.exists()  # the site was laid out anew, not taken as it was
+
+
 def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(articles(2))
     assert build(source).code == 0
