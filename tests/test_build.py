@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -518,22 +519,41 @@ def _listing(folder: Path) -> list[Path]:
     return found
 
 
-def test_an_empty_folder_added_to_the_output_is_gone_after_the_next_build(site: Site, build: Build) -> None:
+def _add_stray(place: Path, kind: str) -> Path:
+    """Make something a build never makes at a place; return what the listing shows last of it."""
+    if kind == "link":
+        place.symlink_to(place.parent / "index.html")
+    elif kind == "special file":
+        os.mkfifo(place)
+    else:
+        place.mkdir()
+        if kind == "folder holding an empty folder":
+            (place / "inner").mkdir()
+            return place / "inner"
+    return place
+
+
+@pytest.mark.parametrize("kind", ["empty folder", "folder holding an empty folder", "link", "special file"])
+def test_anything_added_to_the_output_is_gone_after_the_next_build(site: Site, build: Build, kind: str) -> None:
     source = site(articles(1))
     assert build(source).code == 0
     output = source / "site"
+    before = snapshot(output)
     # listed last, after every file of the site (a stray listed earlier hides some of them, which is easier)
     for number in range(500):
         stray = output / f"stray-{number}"
-        stray.mkdir()
-        if _listing(output)[-1] == stray:
+        if _add_stray(stray, kind) == _listing(output)[-1]:
             break
-        stray.rmdir()
+        if stray.is_dir() and not stray.is_symlink():
+            shutil.rmtree(stray)
+        else:
+            stray.unlink()
     else:
-        pytest.skip("this file system lists no new folder last")
+        pytest.skip("this file system lists nothing new last")
     result = build(source)
     assert result.code == 0
-    assert not stray.exists()  # the site was laid out anew, not taken as it was
+    assert not os.path.lexists(stray)  # the site was laid out anew, not taken as it was
+    assert snapshot(output) == before
 
 
 def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:

@@ -624,3 +624,23 @@ def _png() -> bytes:
     data = BytesIO()
     Image.new("RGB", (32, 24), (120, 160, 90)).save(data, "PNG")
     return data.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["/etc/cron.d/x", "a\\..\\x.html", "../x.html", "a/../../x.html", "./x.html", "a//x.html"]
+)
+@pytest.mark.parametrize("how", ["laid out", "written in place"])
+def test_the_writer_refuses_a_file_name_that_would_leave_the_output_folder(tmp_path: Path, name: str, how: str) -> None:
+    # site.py refuses such URLs first; this is the writer's own guard, for any future caller
+    from kiln.write import write_changed, write_output
+
+    output = tmp_path / "deep" / "site"
+    write_output({"index.html": b"home"}, output)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        if how == "laid out":
+            write_output({"index.html": b"home", name: b"harm", "other.html": b"x"}, output)
+        else:
+            write_changed({"index.html": b"home", name: b"harm"}, output, {"index.html": b"home"})
+    assert str(raised.value) == f"output path {name!r} would leave the output folder"
+    assert {path: data for path, data in snapshot(tmp_path).items() if ".staging" not in path} == before
