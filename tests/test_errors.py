@@ -110,6 +110,24 @@ CASES = {
         {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
         f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",
     ),
+    "page-at-a-url-the-site-makes": (
+        {"content/pages/search.md": "---\ntitle: Search\n---\nText.\n"},
+        "content/pages/search.md:1: the URL /search/ is made by the site itself "
+        "(expected another file name or `slug:`)",
+    ),
+    "page-in-a-folder-the-site-makes": (
+        {"content/pages/about.md": "---\ntitle: About\nslug: static\n---\nText.\n"},
+        "content/pages/about.md:3: the URL /static/ is made by the site itself (expected another file name or `slug:`)",
+    ),
+    "page-over-a-file-the-site-makes": (  # feed.xml/index.html cannot be written where feed.xml is
+        {"content/pages/about.md": "---\ntitle: About\nslug: feed.xml\n---\nText.\n"},
+        "content/pages/about.md:3: the URL /feed.xml/ is made by the site itself "
+        "(expected another file name or `slug:`)",
+    ),
+    "tag-without-letters": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\ntags: [trust, '!!!']\n---\nText.\n"},
+        f"{X}:4: tag has no letters or digits (expected a word such as 'trust', got '!!!')",
+    ),
     "template-does-not-parse": (
         {"templates/list.html": '{% extends "base.html" %}\n{% block main %}\n{% if %}\n{% endblock %}\n'},
         "templates/list.html:3: template does not parse: Expected an expression, got 'end of statement block'",
@@ -170,6 +188,16 @@ def test_each_error_is_one_exact_line_and_site_is_unchanged(
         "Build failed with 1 error; the previous output was left as it was.",
     ]
     assert snapshot(source / "site") == before
+
+
+def test_a_program_named_when_there_are_none_says_so(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    source = site({X: "---\ntitle: X\ndate: 2026-01-01\nprogram: group\n---\nText.\n"})
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"{X}:4: `program` names a program that does not exist (expected one of: no programs exist yet, got 'group')"
+    )
+    assert not (source / "site").exists()
 
 
 def test_a_template_using_a_name_that_does_not_exist(site: Callable[..., Path], build: Callable[..., Run]) -> None:
