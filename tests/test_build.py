@@ -460,15 +460,33 @@ def test_unchanged_files_keep_their_modification_time(site: Site, build: Build) 
     assert style.stat().st_mtime == 1_000_000
 
 
-def test_output_that_is_not_a_previous_build_is_never_replaced(site: Site, build: Build, tmp_path: Path) -> None:
+@pytest.mark.parametrize("what", ["a folder of other files", "a file"])
+def test_output_that_is_not_a_previous_build_is_never_replaced(
+    site: Site, build: Build, tmp_path: Path, what: str
+) -> None:
     source = site(articles(1))
     precious = tmp_path / "precious"
-    precious.mkdir()
-    (precious / "thesis.txt").write_text("years of work")
+    if what == "a file":
+        precious.write_text("years of work")
+    else:
+        precious.mkdir()
+        (precious / "thesis.txt").write_text("years of work")
+    before = snapshot(tmp_path / "precious") if what != "a file" else precious.read_bytes()
     result = build(source, "--output", str(precious))
     assert result.code == 1
-    assert f"refusing to replace {precious}: it is not a previous build" in result.err
-    assert snapshot(precious) == {"thesis.txt": b"years of work"}
+    assert result.err.splitlines() == [
+        f"refusing to replace {precious}: it is not a previous build (expected an empty folder or one with a "
+        ".kiln-output file; choose another --output or empty it yourself)",
+        "Build failed with 1 error; the previous output was left as it was.",
+    ]
+    assert (snapshot(precious) if what != "a file" else precious.read_bytes()) == before
+
+
+def test_an_empty_folder_is_a_fine_output(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(1))
+    (tmp_path / "empty").mkdir()
+    assert build(source, "--output", str(tmp_path / "empty")).code == 0
+    assert (tmp_path / "empty/articles/post-1/index.html").is_file()
 
 
 def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(site: Site, build: Build, tmp_path: Path) -> None:
@@ -589,14 +607,25 @@ def test_a_file_where_the_staging_folder_goes_fails_the_build_and_names_its_fold
     assert snapshot(source / "site") == before
 
 
-@pytest.mark.parametrize("where", ["source", "parent", "root"])
-def test_source_its_parents_and_root_are_never_the_output(site: Site, build: Build, where: str) -> None:
+@pytest.mark.parametrize("where", ["source", "parent", "root", "home"])
+def test_source_its_parents_root_and_home_are_never_the_output(
+    site: Site, build: Build, where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = site(articles(1))
-    target = {"source": source, "parent": source.parent, "root": Path("/")}[where]
+    home = tmp_path / "home"
+    (home / ".kiln-output").parent.mkdir()
+    (home / ".kiln-output").write_text("")  # even a home folder that looks like a previous build
+    monkeypatch.setenv("HOME", str(home))
+    target = {"source": source, "parent": source.parent, "root": Path("/"), "home": home}[where]
     result = build(source, "--output", str(target))
     assert result.code == 1
-    assert f"refusing to build into {target}" in result.err
+    assert result.err.splitlines() == [
+        f"refusing to build into {target} (expected a folder of its own such as site/, not the source, a parent "
+        "of it, the home folder or /)",
+        "Build failed with 1 error; the previous output was left as it was.",
+    ]
     assert (source / "content/articles/post-1.md").exists()
+    assert snapshot(home) == {".kiln-output": b""}
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
