@@ -574,6 +574,20 @@ def test_anything_added_to_the_output_is_gone_after_the_next_build(site: Site, b
     assert snapshot(output) == before
 
 
+def test_a_link_put_in_place_of_a_file_is_replaced_by_the_file(site: Site, build: Build) -> None:
+    source = site(articles(1))
+    assert build(source).code == 0
+    robots = source / "site/robots.txt"
+    data = robots.read_bytes()
+    # the hardest case: a link as long as the file is, to a file holding the very same bytes
+    target = "../" + "r" * (len(data) - 3)
+    (source / target[3:]).write_bytes(data)
+    robots.unlink()
+    robots.symlink_to(target)
+    assert build(source).code == 0
+    assert not robots.is_symlink() and robots.read_bytes() == data
+
+
 def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(articles(2))
     assert build(source).code == 0
