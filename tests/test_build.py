@@ -167,6 +167,16 @@ def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None
     assert article_tags == ["/tags/trust/", "/tags/couples/"]
 
 
+@pytest.mark.parametrize("drafts", [False, True])
+def test_an_article_dated_this_very_minute_is_published(site: Site, build: Build, drafts: bool) -> None:
+    # the builds here run at 2026-11-27 12:00 UTC, which is 12:00 in London in November
+    source = site({"content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\n---\nJust out.\n"})
+    assert build(source, *(["--drafts"] if drafts else [])).code == 0
+    page = soup(source / "site/articles/now/index.html")
+    assert page.select_one(".status-banner") is None
+    assert [a["href"] for a in soup(source / "site/index.html").select(".card-title a")] == ["/articles/now/"]
+
+
 def test_feed_is_atom_with_full_content_newest_twenty(site: Site, build: Build) -> None:
     source = site(articles(25))
     assert build(source).code == 0
