@@ -177,6 +177,43 @@ def test_an_article_dated_this_very_minute_is_published(site: Site, build: Build
     assert [a["href"] for a in soup(source / "site/index.html").select(".card-title a")] == ["/articles/now/"]
 
 
+def _program_with(starts: list[str], draft: bool = False) -> str:
+    """Return a program with a cohort starting at each given time."""
+    cohorts = "".join(f"  - start: {start}\n    status: open\n" for start in starts)
+    head = f"---\ntitle: Group\ndescription: A group.\nduration_weeks: 12\ndraft: {str(draft).lower()}\n"
+    return f"{head}cohorts:\n{cohorts}---\nG.\n"
+
+
+NEXT_CHANGES = {
+    "an article": (
+        {
+            "content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\n---\nOut this minute.\n",
+            "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-11-28 09:00\ndraft: true\n---\nNot yet.\n",
+            "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-30 09:00\n---\nSoon.\n",
+            "content/programs/group.md": _program_with(["2026-12-01 18:30"]),
+        },
+        "2026-11-30 09:00 GMT (content/articles/later.md)",
+    ),
+    "a cohort": (
+        {
+            "content/programs/group.md": _program_with(["2026-11-27 12:00", "2026-12-01 18:30"]),
+            "content/programs/draft.md": _program_with(["2026-11-29 18:30"], draft=True),
+        },
+        "2026-12-01 18:30 GMT (content/programs/group.md)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NEXT_CHANGES)
+def test_the_summary_names_the_next_change_not_a_draft_nor_the_present_minute(
+    site: Site, build: Build, case: str
+) -> None:
+    files, expected = NEXT_CHANGES[case]
+    result = build(site(files))
+    assert result.code == 0, result.err
+    assert result.out.rstrip().endswith(f"Next scheduled change: {expected}.")
+
+
 def test_feed_is_atom_with_full_content_newest_twenty(site: Site, build: Build) -> None:
     source = site(articles(25))
     assert build(source).code == 0
