@@ -190,6 +190,7 @@ NEXT_CHANGES = {
             "content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\n---\nOut this minute.\n",
             "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-11-28 09:00\ndraft: true\n---\nNot yet.\n",
             "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-30 09:00\n---\nSoon.\n",
+            "content/articles/another.md": "---\ntitle: Another\ndate: 2026-12-10 09:00\n---\nLater.\n",
             "content/programs/group.md": _program_with(["2026-12-01 18:30"]),
         },
         "2026-11-30 09:00 GMT (content/articles/later.md)",

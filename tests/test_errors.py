@@ -190,12 +190,18 @@ def test_each_error_is_one_exact_line_and_site_is_unchanged(
     assert snapshot(source / "site") == before
 
 
-def test_a_program_named_when_there_are_none_says_so(site: Callable[..., Path], build: Callable[..., Run]) -> None:
-    source = site({X: "---\ntitle: X\ndate: 2026-01-01\nprogram: group\n---\nText.\n"})
+@pytest.mark.parametrize(
+    ("programs", "expected"), [([], "no programs exist yet"), (["group", "skills"], "group, skills")]
+)
+def test_a_program_that_does_not_exist_names_those_that_do(
+    site: Callable[..., Path], build: Callable[..., Run], programs: list[str], expected: str
+) -> None:
+    files = {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples\n---\nText.\n"}
+    source = site(files | {f"content/programs/{name}.md": PROGRAM for name in programs})
     result = build(source)
     assert result.code == 1
     assert result.err.splitlines()[0] == (
-        f"{X}:4: `program` names a program that does not exist (expected one of: no programs exist yet, got 'group')"
+        f"{X}:4: `program` names a program that does not exist (expected one of: {expected}, got 'couples')"
     )
     assert not (source / "site").exists()
 
