@@ -246,7 +246,11 @@ def _check_urls(pages: list[Page], problems: Problems) -> None:
                 line,
                 f"{seen[key].src_path.as_posix()} has that URL too; rename one file or set `slug:`",
             )
-        elif key in RESERVED or (page.kind == "page" and key.startswith(RESERVED_PREFIXES)):
+        elif (
+            key in RESERVED
+            or key.rstrip("/") in RESERVED
+            or (page.kind == "page" and key.startswith(RESERVED_PREFIXES))
+        ):
             problems.error(
                 f"the URL {page.url} is made by the site itself",
                 page.src_path,

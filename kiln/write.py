@@ -212,9 +212,9 @@ def _differing(output: Path, files: dict[str, bytes]) -> list[str] | None:
 def _replace_one(name: str, data: bytes, staging: Path, output: Path, total: int) -> Written:
     """Replace one file of the output folder in one step: written in full beside it first, then renamed over it."""
     target = output / _safe_relative(name)
-    staging.mkdir()
     temporary = staging / "replacement"
     try:
+        staging.mkdir()
         temporary.write_bytes(data)
         temporary.replace(target)
     except OSError as error:
@@ -222,7 +222,7 @@ def _replace_one(name: str, data: bytes, staging: Path, output: Path, total: int
             [
                 SiteError(
                     f"could not write the output: {error.strerror or error}",
-                    target,
+                    staging.parent if error.filename == str(staging) else target,
                     None,
                     f"the previous {output.name}/ is unchanged",
                 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -163,6 +165,54 @@ def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None
     assert trust.h1 is not None and trust.h1.get_text() == "Articles about trust"
     article_tags = [a["href"] for a in soup(output / "articles/a/index.html").select(".tags a")]
     assert article_tags == ["/tags/trust/", "/tags/couples/"]
+
+
+@pytest.mark.parametrize("drafts", [False, True])
+def test_an_article_dated_this_very_minute_is_published(site: Site, build: Build, drafts: bool) -> None:
+    # the builds here run at 2026-11-27 12:00 UTC, which is 12:00 in London in November
+    source = site({"content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\n---\nJust out.\n"})
+    assert build(source, *(["--drafts"] if drafts else [])).code == 0
+    page = soup(source / "site/articles/now/index.html")
+    assert page.select_one(".status-banner") is None
+    assert [a["href"] for a in soup(source / "site/index.html").select(".card-title a")] == ["/articles/now/"]
+
+
+def _program_with(starts: list[str], draft: bool = False) -> str:
+    """Return a program with a cohort starting at each given time."""
+    cohorts = "".join(f"  - start: {start}\n    status: open\n" for start in starts)
+    head = f"---\ntitle: Group\ndescription: A group.\nduration_weeks: 12\ndraft: {str(draft).lower()}\n"
+    return f"{head}cohorts:\n{cohorts}---\nG.\n"
+
+
+NEXT_CHANGES = {
+    "an article": (
+        {
+            "content/articles/now.md": "---\ntitle: Now\ndate: 2026-11-27 12:00\n---\nOut this minute.\n",
+            "content/articles/draft.md": "---\ntitle: Draft\ndate: 2026-11-28 09:00\ndraft: true\n---\nNot yet.\n",
+            "content/articles/later.md": "---\ntitle: Later\ndate: 2026-11-30 09:00\n---\nSoon.\n",
+            "content/articles/another.md": "---\ntitle: Another\ndate: 2026-12-10 09:00\n---\nLater.\n",
+            "content/programs/group.md": _program_with(["2026-12-01 18:30"]),
+        },
+        "2026-11-30 09:00 GMT (content/articles/later.md)",
+    ),
+    "a cohort": (
+        {
+            "content/programs/group.md": _program_with(["2026-11-27 12:00", "2026-12-01 18:30"]),
+            "content/programs/draft.md": _program_with(["2026-11-29 18:30"], draft=True),
+        },
+        "2026-12-01 18:30 GMT (content/programs/group.md)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NEXT_CHANGES)
+def test_the_summary_names_the_next_change_not_a_draft_nor_the_present_minute(
+    site: Site, build: Build, case: str
+) -> None:
+    files, expected = NEXT_CHANGES[case]
+    result = build(site(files))
+    assert result.code == 0, result.err
+    assert result.out.rstrip().endswith(f"Next scheduled change: {expected}.")
 
 
 def test_feed_is_atom_with_full_content_newest_twenty(site: Site, build: Build) -> None:
@@ -458,25 +508,186 @@ def test_unchanged_files_keep_their_modification_time(site: Site, build: Build) 
     assert style.stat().st_mtime == 1_000_000
 
 
-def test_output_that_is_not_a_previous_build_is_never_replaced(site: Site, build: Build, tmp_path: Path) -> None:
+@pytest.mark.parametrize("what", ["a folder of other files", "a file"])
+def test_output_that_is_not_a_previous_build_is_never_replaced(
+    site: Site, build: Build, tmp_path: Path, what: str
+) -> None:
     source = site(articles(1))
     precious = tmp_path / "precious"
-    precious.mkdir()
-    (precious / "thesis.txt").write_text("years of work")
+    if what == "a file":
+        precious.write_text("years of work")
+    else:
+        precious.mkdir()
+        (precious / "thesis.txt").write_text("years of work")
+    before = snapshot(tmp_path / "precious") if what != "a file" else precious.read_bytes()
     result = build(source, "--output", str(precious))
     assert result.code == 1
-    assert f"refusing to replace {precious}: it is not a previous build" in result.err
-    assert snapshot(precious) == {"thesis.txt": b"years of work"}
+    assert result.err.splitlines() == [
+        f"refusing to replace {precious}: it is not a previous build (expected an empty folder or one with a "
+        ".kiln-output file; choose another --output or empty it yourself)",
+        "Build failed with 1 error; the previous output was left as it was.",
+    ]
+    assert (snapshot(precious) if what != "a file" else precious.read_bytes()) == before
 
 
-@pytest.mark.parametrize("where", ["source", "parent", "root"])
-def test_source_its_parents_and_root_are_never_the_output(site: Site, build: Build, where: str) -> None:
+def test_an_empty_folder_is_a_fine_output(site: Site, build: Build, tmp_path: Path) -> None:
     source = site(articles(1))
-    target = {"source": source, "parent": source.parent, "root": Path("/")}[where]
+    (tmp_path / "empty").mkdir()
+    assert build(source, "--output", str(tmp_path / "empty")).code == 0
+    assert (tmp_path / "empty/articles/post-1/index.html").is_file()
+
+
+def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(1))
+    output = tmp_path / "not" / "yet" / "site"
+    result = build(source, "--output", str(output))
+    assert result.code == 0, result.err
+    assert build(source).code == 0
+    assert snapshot(output) == snapshot(source / "site")
+    assert "articles/post-1/index.html" in snapshot(output)
+
+
+def test_a_build_with_nothing_new_says_so_and_rewrites_nothing(site: Site, build: Build) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+    before = {path: path.stat().st_mtime_ns for path in (source / "site").rglob("*")}
+    result = build(source)
+    assert result.code == 0
+    files = sum(1 for path in before if path.is_file()) - 1  # not the marker
+    assert f"(0 files changed, {files} unchanged)" in result.out
+    assert {path: path.stat().st_mtime_ns for path in (source / "site").rglob("*")} == before
+
+
+def test_a_file_system_without_hard_links_gets_copies(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")  # as FAT or some network drives answer
+
+    monkeypatch.setattr(os, "link", refuse)
+    (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    result = build(source)
+    assert result.code == 0, result.err
+    assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
+    assert snapshot(source / "site") == snapshot(tmp_path / "clean")
+
+
+def _listing(folder: Path) -> list[Path]:
+    """Return everything under a folder in the order the system lists it, each folder before what it holds."""
+    found: list[Path] = []
+    for entry in os.scandir(folder):
+        found.append(Path(entry.path))
+        if entry.is_dir(follow_symlinks=False):
+            found += _listing(Path(entry.path))
+    return found
+
+
+def _add_stray(place: Path, kind: str) -> Path:
+    """Make something a build never makes at a place; return what the listing shows last of it."""
+    if kind == "link":
+        place.symlink_to(place.parent / "index.html")
+    elif kind == "special file":
+        os.mkfifo(place)
+    else:
+        place.mkdir()
+        if kind == "folder holding an empty folder":
+            (place / "inner").mkdir()
+            return place / "inner"
+    return place
+
+
+@pytest.mark.parametrize("kind", ["empty folder", "folder holding an empty folder", "link", "special file"])
+def test_anything_added_to_the_output_is_gone_after_the_next_build(site: Site, build: Build, kind: str) -> None:
+    source = site(articles(1))
+    assert build(source).code == 0
+    output = source / "site"
+    before = snapshot(output)
+    # listed last, after every file of the site (a stray listed earlier hides some of them, which is easier)
+    for number in range(500):
+        stray = output / f"stray-{number}"
+        if _add_stray(stray, kind) == _listing(output)[-1]:
+            break
+        if stray.is_dir() and not stray.is_symlink():
+            shutil.rmtree(stray)
+        else:
+            stray.unlink()
+    else:
+        pytest.skip("this file system lists nothing new last")
+    result = build(source)
+    assert result.code == 0
+    assert not os.path.lexists(stray)  # the site was laid out anew, not taken as it was
+    assert snapshot(output) == before
+
+
+def test_a_link_put_in_place_of_a_file_is_replaced_by_the_file(site: Site, build: Build) -> None:
+    source = site(articles(1))
+    assert build(source).code == 0
+    robots = source / "site/robots.txt"
+    data = robots.read_bytes()
+    # the hardest case: a link as long as the file is, to a file holding the very same bytes
+    target = "../" + "r" * (len(data) - 3)
+    (source / target[3:]).write_bytes(data)
+    robots.unlink()
+    robots.symlink_to(target)
+    assert build(source).code == 0
+    assert not robots.is_symlink() and robots.read_bytes() == data
+
+
+def test_a_staging_folder_left_by_a_killed_build_is_cleared(site: Site, build: Build, tmp_path: Path) -> None:
+    source = site(articles(2))
+    assert build(source).code == 0
+    staging = source / ".site.staging"
+    (staging / "articles").mkdir(parents=True)  # what a build killed while laying out leaves
+    (staging / "articles/half.html").write_text("<p>half")
+    (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    assert build(source).code == 0
+    assert not staging.exists()
+    assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
+    assert snapshot(source / "site") == snapshot(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("change", ["one file", "many files"])
+def test_a_file_where_the_staging_folder_goes_fails_the_build_and_names_its_folder(
+    site: Site, build: Build, change: str
+) -> None:
+    # one changed file is replaced by a rename from the staging folder, many are laid out there: both need it
+    source = site({**articles(2), "content/pages/about.md": "---\ntitle: About\n---\nAbout us.\n"})
+    (source / "site.yaml").write_text((source / "site.yaml").read_text() + "search: false\n")
+    assert build(source).code == 0
+    before = snapshot(source / "site")
+    (source / ".site.staging").write_text("not a folder")
+    if change == "one file":
+        (source / "content/pages/about.md").write_text("---\ntitle: About\n---\nWho we are.\n")
+    else:
+        (source / "content/articles/post-1.md").write_text(ARTICLE.format(title="Changed", day=1))
+    result = build(source)
+    assert result.code == 1
+    assert f"{source}: could not write the output: File exists (the previous site/ is unchanged)" in result.err
+    assert snapshot(source / "site") == before
+
+
+@pytest.mark.parametrize("where", ["source", "parent", "root", "home"])
+def test_source_its_parents_root_and_home_are_never_the_output(
+    site: Site, build: Build, where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(articles(1))
+    home = tmp_path / "home"
+    (home / ".kiln-output").parent.mkdir()
+    (home / ".kiln-output").write_text("")  # even a home folder that looks like a previous build
+    monkeypatch.setenv("HOME", str(home))
+    target = {"source": source, "parent": source.parent, "root": Path("/"), "home": home}[where]
     result = build(source, "--output", str(target))
     assert result.code == 1
-    assert f"refusing to build into {target}" in result.err
+    assert result.err.splitlines() == [
+        f"refusing to build into {target} (expected a folder of its own such as site/, not the source, a parent "
+        "of it, the home folder or /)",
+        "Build failed with 1 error; the previous output was left as it was.",
+    ]
     assert (source / "content/articles/post-1.md").exists()
+    assert snapshot(home) == {".kiln-output": b""}
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -110,6 +110,24 @@ CASES = {
         {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples-group\n---\nText.\n"},
         f"{X}:4: `program` names a program that does not exist (expected one of: group, got 'couples-group')",
     ),
+    "page-at-a-url-the-site-makes": (
+        {"content/pages/search.md": "---\ntitle: Search\n---\nText.\n"},
+        "content/pages/search.md:1: the URL /search/ is made by the site itself "
+        "(expected another file name or `slug:`)",
+    ),
+    "page-in-a-folder-the-site-makes": (
+        {"content/pages/about.md": "---\ntitle: About\nslug: static\n---\nText.\n"},
+        "content/pages/about.md:3: the URL /static/ is made by the site itself (expected another file name or `slug:`)",
+    ),
+    "page-over-a-file-the-site-makes": (  # feed.xml/index.html cannot be written where feed.xml is
+        {"content/pages/about.md": "---\ntitle: About\nslug: feed.xml\n---\nText.\n"},
+        "content/pages/about.md:3: the URL /feed.xml/ is made by the site itself "
+        "(expected another file name or `slug:`)",
+    ),
+    "tag-without-letters": (
+        {X: "---\ntitle: X\ndate: 2026-01-01\ntags: [trust, '!!!']\n---\nText.\n"},
+        f"{X}:4: tag has no letters or digits (expected a word such as 'trust', got '!!!')",
+    ),
     "template-does-not-parse": (
         {"templates/list.html": '{% extends "base.html" %}\n{% block main %}\n{% if %}\n{% endblock %}\n'},
         "templates/list.html:3: template does not parse: Expected an expression, got 'end of statement block'",
@@ -170,6 +188,22 @@ def test_each_error_is_one_exact_line_and_site_is_unchanged(
         "Build failed with 1 error; the previous output was left as it was.",
     ]
     assert snapshot(source / "site") == before
+
+
+@pytest.mark.parametrize(
+    ("programs", "expected"), [([], "no programs exist yet"), (["group", "skills"], "group, skills")]
+)
+def test_a_program_that_does_not_exist_names_those_that_do(
+    site: Callable[..., Path], build: Callable[..., Run], programs: list[str], expected: str
+) -> None:
+    files = {X: "---\ntitle: X\ndate: 2026-01-01\nprogram: couples\n---\nText.\n"}
+    source = site(files | {f"content/programs/{name}.md": PROGRAM for name in programs})
+    result = build(source)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"{X}:4: `program` names a program that does not exist (expected one of: {expected}, got 'couples')"
+    )
+    assert not (source / "site").exists()
 
 
 def test_a_template_using_a_name_that_does_not_exist(site: Callable[..., Path], build: Callable[..., Run]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.server
+import os
+import shutil
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -458,6 +460,86 @@ def test_a_disk_that_fills_up_names_the_file_and_leaves_the_site(
     ) in result.err.splitlines()
     assert snapshot(output) == before
     assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
+def test_a_swap_the_system_refuses_names_the_output_and_leaves_the_site(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the write fails outside the staging folder: on the output folder itself, as it is put in place
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
+    assert build(source).code == 0
+    output = source / "site"
+    before = snapshot(output)
+    (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", "Renamed"))
+
+    def busy(first: Path, second: Path) -> bool:
+        raise OSError(errno.EBUSY, "Device or resource busy", str(second))
+
+    monkeypatch.setattr(kiln.write, "_exchange", busy)
+    result = build(source)
+    assert result.code == 1
+    assert (
+        f"{output}: could not write the output: Device or resource busy (the previous site/ is unchanged)"
+    ) in result.err.splitlines()
+    assert snapshot(output) == before
+    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
+def test_without_an_atomic_exchange_the_swap_renames_and_leaves_nothing_behind(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # macOS and kernels before 3.15 have no renameat2: the previous site goes aside, the new one in, three renames
+    monkeypatch.setattr(kiln.write, "_exchange", lambda first, second: False)
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
+    for title in ("Test Site", "Renamed"):
+        (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", title))
+        assert build(source).code == 0
+        assert build(source, "--output", str(tmp_path / title), "--no-cache").code == 0
+        assert snapshot(source / "site") == snapshot(tmp_path / title)
+        assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
+@pytest.mark.parametrize("left", ["only the previous site", "both"])
+def test_a_swap_killed_between_its_renames_is_put_right_by_the_next_build(
+    site: Site, build: Build, tmp_path: Path, left: str
+) -> None:
+    source = site({**FILES, "site.yaml": CONFIG + "search: false\n"})
+    assert build(source).code == 0
+    output, previous = source / "site", source / ".site.previous"
+    unchanged = next(path for path in output.rglob("*.css"))
+    os.utime(unchanged, (1_000_000, 1_000_000))
+    if left == "both":  # killed after the new site went in, before the previous one was moved on
+        shutil.copytree(output, previous)
+    else:  # killed after the previous site went aside: there is no site/ at all
+        output.rename(previous)
+    (source / "site.yaml").write_text((source / "site.yaml").read_text().replace("Test Site", "Renamed"))
+    assert build(source).code == 0
+    assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
+    assert snapshot(output) == snapshot(tmp_path / "clean")
+    assert unchanged.stat().st_mtime == 1_000_000  # the previous site was put back, then built on
+    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+
+
+def test_two_folders_are_exchanged_in_one_step(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "name.txt").write_text(folder.name)
+    assert kiln.write._exchange(first, second) is True
+    assert (first / "name.txt").read_text() == "second"
+    assert (second / "name.txt").read_text() == "first"
+    # one inside the other cannot be exchanged (EINVAL): the caller falls back to renames, which say why
+    (first / "inner").mkdir()
+    assert kiln.write._exchange(first, first / "inner") is False
+    missing = tmp_path / "missing"
+    with pytest.raises(OSError) as raised:
+        kiln.write._exchange(first, missing)
+    assert (raised.value.errno, raised.value.strerror, raised.value.filename) == (
+        errno.ENOENT,
+        "No such file or directory",
+        str(missing),
+    )
+    assert (first / "name.txt").read_text() == "second"
 
 
 def test_chromium_loads_every_page_under_the_policy_without_a_violation(site: Site, build: Build) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ARTICLE, CONFIG, PROGRAM, Run, harm_in, snapshot, soup
+from conftest import ARTICLE, CONFIG, PROGRAM, Run, harm_in, snapshot, soup, write_files
 
 from kiln import markup as markup_module
 from kiln.markup import Markup
@@ -416,9 +416,12 @@ def test_no_content_path_leads_outside_site_or_breaks_a_checkout(
 def test_static_file_names_that_break_a_checkout_are_errors(site: Site, build: Build) -> None:
     source = site({"static/CON.css": "a{}", "static/img/Logo.svg": "<svg/>", "static/img/logo.svg": "<svg/>"})
     (source / "static/back\\slash.css").write_text("a{}")
+    # not the same name anywhere: no file system takes "ß" for "ss", which upper case would make it
+    write_files(source, {"static/img/straße.svg": "<svg/>", "static/img/strasse.svg": "<svg/>"})
     result = build(source)
     assert result.code == 1
     errors = result.err.splitlines()
+    assert [line for line in errors if "stra" in line] == []
     assert f"static/CON.css: static file has a name that cannot be published ({WINDOWS}, got 'CON.css')" in errors
     assert (
         "static/back\\slash.css: static file has a name that cannot be published "
@@ -624,3 +627,23 @@ def _png() -> bytes:
     data = BytesIO()
     Image.new("RGB", (32, 24), (120, 160, 90)).save(data, "PNG")
     return data.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["/etc/cron.d/x", "a\\..\\x.html", "../x.html", "a/../../x.html", "./x.html", "a//x.html"]
+)
+@pytest.mark.parametrize("how", ["laid out", "written in place"])
+def test_the_writer_refuses_a_file_name_that_would_leave_the_output_folder(tmp_path: Path, name: str, how: str) -> None:
+    # site.py refuses such URLs first; this is the writer's own guard, for any future caller
+    from kiln.write import write_changed, write_output
+
+    output = tmp_path / "deep" / "site"
+    write_output({"index.html": b"home"}, output)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as raised:
+        if how == "laid out":
+            write_output({"index.html": b"home", name: b"harm", "other.html": b"x"}, output)
+        else:
+            write_changed({"index.html": b"home", name: b"harm"}, output, {"index.html": b"home"})
+    assert str(raised.value) == f"output path {name!r} would leave the output folder"
+    assert {path: data for path, data in snapshot(tmp_path).items() if ".staging" not in path} == before
