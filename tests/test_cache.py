@@ -489,6 +489,35 @@ def test_a_template_that_starts_importing_a_partial_is_rerendered_when_that_part
     assert_warm_equals_clean(source, build, tmp_path)
 
 
+def test_declared_fields_of_every_type_come_back_from_the_cache_without_parsing(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_schema import CUSTOM, SHOWN  # site.yaml declaring a field of each type, and a template showing them
+
+    front = (
+        "title: A\ndate: 2026-01-02\ncategory: Couples\nreading_level: 6.5\naudience: [partners, parents]\n"
+        "featured: true\nlaunched: 2026-01-01 09:30\nsource: https://example.org/x\n"
+    )
+    source = site(
+        {
+            "site.yaml": CUSTOM,
+            "templates/article.html": SHOWN,
+            "content/articles/a.md": f"---\n{front}---\nT.\n",
+            # a date with its own offset keeps it (no zone name to store)
+            "content/articles/b.md": "---\ntitle: B\ndate: 2026-01-03 10:00:00+02:00\nreading_level: 7\n---\nT.\n",
+        }
+    )
+    assert build(source).code == 0
+    first = snapshot(source / "site")
+    seen = parsed_paths(monkeypatch)
+    (source / "templates/article.html").write_text(SHOWN + "<!-- again -->\n", encoding="utf-8")
+    assert build(source).code == 0
+    assert seen == []  # every value, of every type, decoded from the cache: nothing was parsed again
+    for name in ("articles/a/index.html", "articles/b/index.html"):
+        again = (source / "site" / name).read_text(encoding="utf-8")
+        assert again == first[name].decode() + "<!-- again -->\n"
+
+
 # --- the output folder: left alone when it holds exactly what a build makes ------------------------------------
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONFIG, REPO, Run, run, snapshot, soup
+from conftest import CONFIG, REPO, Run, run, soup
 
 from kiln.content import Page
 from kiln.schema import FIELDS, KINDS, fields_for, markdown_table
@@ -132,22 +132,6 @@ def test_declared_fields_reach_templates_as_page_extra(site: Site, build: Build)
         "launched": "None",
         "source": "None",
     }
-
-
-def test_declared_fields_come_back_from_the_cache_the_same(site: Site, build: Build) -> None:
-    source = site(
-        {
-            "site.yaml": CUSTOM,
-            "templates/article.html": SHOWN,
-            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-02\nlaunched: 2026-01-01\naudience: [x]\n---\nT.\n",
-        }
-    )
-    assert build(source).code == 0
-    first = snapshot(source / "site")
-    (source / "templates/article.html").write_text(SHOWN + "<!-- again -->\n", encoding="utf-8")
-    assert build(source).code == 0  # pages come from the cache; the template change renders them again
-    again = (source / "site/articles/a/index.html").read_text(encoding="utf-8")
-    assert again == first["articles/a/index.html"].decode() + "<!-- again -->\n"
 
 
 def test_declared_fields_are_type_checked_with_file_and_line(site: Site, build: Build) -> None:
