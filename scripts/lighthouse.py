@@ -28,13 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from hosting import header_rules, headers_for  # noqa: E402
+from hosting import HeadersHost, header_rules  # noqa: E402
 from photos import PHOTO_ARTICLE, photo_article  # noqa: E402
 
 from kiln.cli import main as kiln  # noqa: E402
@@ -93,20 +92,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class HostHandler(http.server.SimpleHTTPRequestHandler):
+class HostHandler(HeadersHost):
     """Serves files with the headers the site's `_headers` gives each path, as Netlify and Cloudflare Pages do.
 
     So the policy is in force as visitors meet it: an audit it would block (Lighthouse fetches robots.txt from
     within the page) fails here too.
     """
-
-    rules: list[tuple[str, dict[str, str]]] = []
-
-    def end_headers(self) -> None:
-        """Add the headers _headers gives this path."""
-        for name, value in headers_for(self.rules, urlsplit(self.path).path).items():
-            self.send_header(name, value)
-        super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Say nothing."""
@@ -116,7 +107,7 @@ class HostHandler(http.server.SimpleHTTPRequestHandler):
 def serving(folder: Path, port: int) -> Iterator[str]:
     """Serve a folder on 127.0.0.1 from a thread, with its _headers; yield its base URL."""
     rules = header_rules((folder / "_headers").read_text(encoding="utf-8"))
-    handler = type("Handler", (HostHandler,), {"rules": rules})
+    handler = type("Handler", (HostHandler,), {"rules": rules, "sent": {}})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=folder))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -5,6 +5,9 @@ Shared by the browser tests and scripts/lighthouse.py, so that both measure the 
 
 from __future__ import annotations
 
+import http.server
+from urllib.parse import urlsplit
+
 
 def header_rules(text: str) -> list[tuple[str, dict[str, str]]]:
     """Return a _headers file's rules in order: (path pattern, {header: value})."""
@@ -20,12 +23,32 @@ def header_rules(text: str) -> list[tuple[str, dict[str, str]]]:
     return rules
 
 
+def covers(pattern: str, path: str) -> bool:
+    """Return whether a _headers path pattern matches a path (a * at the end matches anything)."""
+    return path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern
+
+
 def headers_for(rules: list[tuple[str, dict[str, str]]], path: str) -> dict[str, str]:
     """Return the headers the rules give a path (a trailing * matches anything); a header given twice fails."""
     found: dict[str, str] = {}
     for pattern, values in rules:
-        if pattern == path or (pattern.endswith("*") and path.startswith(pattern[:-1])):
+        if covers(pattern, path):
             for name, value in values.items():
                 assert name not in found, f"two rules of _headers set {name} for {path}"
                 found[name] = value
     return found
+
+
+class HeadersHost(http.server.SimpleHTTPRequestHandler):
+    """Serves files with the headers `rules` (a _headers file's) give each path, recording them in `sent`."""
+
+    rules: list[tuple[str, dict[str, str]]] = []
+    sent: dict[str, dict[str, str]] = {}
+
+    def end_headers(self) -> None:
+        """Add the headers _headers gives this path."""
+        path = urlsplit(self.path).path
+        self.sent[path] = values = headers_for(self.rules, path)
+        for name, value in values.items():
+            self.send_header(name, value)
+        super().end_headers()

@@ -10,30 +10,24 @@ from pathlib import Path
 from conftest import REPO
 
 
-def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path: Path) -> None:
-    report = tmp_path / "bench.json"
+def benchmark(folder: Path, report: Path, *arguments: str, timeout: int = 300) -> str:
+    """Run scripts/benchmark.py with its corpus in a folder and its JSON in `report`; return what it printed."""
     done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts/benchmark.py"),
-            "--articles",
-            "4",
-            "--repeat",
-            "1",
-            "--saves",
-            "3",
-            "--workdir",
-            str(tmp_path),
-            "--json",
-            str(report),
-        ],
+        [sys.executable, str(REPO / "scripts/benchmark.py"), *arguments]
+        + ["--workdir", str(folder), "--json", str(report)],
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
-    header, row = done.stdout.splitlines()
+    return done.stdout
+
+
+def test_benchmark_runs_on_a_tiny_corpus_and_reports_every_measurement(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    printed = benchmark(tmp_path, report, "--articles", "4", "--repeat", "1", "--saves", "3")
+    header, row = printed.splitlines()
     assert header.split()[:3] == ["articles", "floor", "s"] and row.split()[0] == "4"
     [result] = json.loads(report.read_text())
     assert set(result["median_seconds"]) == {"floor", "cold", "warm", "one_change", "index"}
@@ -60,32 +54,16 @@ def test_benchmark_corpus_is_deterministic() -> None:
 
 def test_benchmark_times_an_import_of_wordpress_posts_and_the_build_after(tmp_path: Path) -> None:
     report = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts/benchmark.py"), "--articles", "2", "--repeat", "1", "--saves", "0"]
-        + ["--imports", "5", "--workdir", str(tmp_path), "--json", str(report)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].startswith("import of 5 WordPress posts: ")
+    printed = benchmark(tmp_path, report, "--articles", "2", "--repeat", "1", "--saves", "0", "--imports", "5")
+    assert printed.splitlines()[-1].startswith("import of 5 WordPress posts: ")
     imported = json.loads(report.read_text())[-1]["import"]
     assert imported["posts"] == 5 and imported["import_seconds"] > 0 and imported["build_seconds"] > 0
 
 
 def test_benchmark_measures_images(tmp_path: Path) -> None:
     report = tmp_path / "images.json"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "1", "--articles", "2", "--repeat", "1"]
-        + ["--saves", "2", "--workdir", str(tmp_path), "--json", str(report)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    header, row = done.stdout.splitlines()
+    arguments = ("--images", "1", "--articles", "2", "--repeat", "1", "--saves", "2")
+    header, row = benchmark(tmp_path, report, *arguments, timeout=600).splitlines()
     assert header.split()[:3] == ["photos", "floor", "s"] and row.split()[0] == "1"
     [result] = json.loads(report.read_text())
     assert {"floor", "cold_images", "warm_plain", "warm_pictured"} <= set(result["median_seconds"])

@@ -252,6 +252,14 @@ class Tab:
     outside: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        """Start recording what the page does from the moment it is made."""
+        self.page.on("console", lambda message: self.problems.append(f"console {message.type}: {message.text}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url}"))
+        self.page.on("response", lambda response: self.note_status(response.status, response.url))
+        self.page.on("request", lambda request: self.note_request(request.resource_type, request.url))
+
     def note_status(self, status: int, url: str) -> None:
         """Record an answer with an error status."""
         if status >= 400:
@@ -291,11 +299,6 @@ def open_tab(browser: Any, served: Served) -> Iterator[Any]:
             request_route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>Form</title>")
 
         context.route("**/*", route)
-        tab.page.on("console", lambda message: tab.problems.append(f"console {message.type}: {message.text}"))
-        tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
-        tab.page.on("requestfailed", lambda request: tab.problems.append(f"failed: {request.url}"))
-        tab.page.on("response", lambda response: tab.note_status(response.status, response.url))
-        tab.page.on("request", lambda request: tab.note_request(request.resource_type, request.url))
         return tab
 
     yield open_page

@@ -12,8 +12,10 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from conftest import CONFIG, REPO, Run, lay_out, run
+from hosting import covers
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_publish import header_rules
 from test_serve import Served, http
 
 from kiln import cms, content, schema
@@ -331,7 +333,7 @@ def test_admin_has_its_own_policy_and_every_other_page_keeps_the_sites(
 
     source = with_bundle(site({"site.yaml": CONFIG + CMS_YAML}))
     assert build(source).code == 0
-    rules = parse_headers((source / "site" / "_headers").read_text(encoding="utf-8"))
+    rules = header_rules((source / "site" / "_headers").read_text(encoding="utf-8"))
     assert rules["/admin/*"] == {"Content-Security-Policy": cms.ADMIN_CSP, "X-Robots-Tag": "noindex"}
     assert "Content-Security-Policy" not in rules["/*"]
     published = [p.relative_to(source / "site").as_posix() for p in (source / "site").rglob("*") if p.is_file()]
@@ -341,25 +343,6 @@ def test_admin_has_its_own_policy_and_every_other_page_keeps_the_sites(
         covering = [rule for rule in rules if covers(rule, "/" + name) and "Content-Security-Policy" in rules[rule]]
         assert [rules[rule]["Content-Security-Policy"] for rule in covering] == [CSP], name
     assert not any(covers(rule, "/admin/index.html") for rule in rules if rule not in ("/*", "/admin/*"))
-
-
-def parse_headers(text: str) -> dict[str, dict[str, str]]:
-    """Return _headers as {path pattern: {header: value}}."""
-    rules: dict[str, dict[str, str]] = {}
-    current = ""
-    for line in text.splitlines():
-        if line.startswith("/"):
-            current = line
-            rules[current] = {}
-        elif line.startswith("  "):
-            name, _, value = line.strip().partition(": ")
-            rules[current][name] = value
-    return rules
-
-
-def covers(rule: str, path: str) -> bool:
-    """Return whether a _headers path pattern matches a path (a * at the end matches anything)."""
-    return path.startswith(rule[:-1]) if rule.endswith("*") else path == rule
 
 
 @needs_bundle

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import hosting
 import pytest
 from conftest import CONFIG, REPO, Run, snapshot, soup
 
@@ -58,18 +59,16 @@ def built_pages(build: Build, source: Path, *args: str) -> list[Path]:
     return pages
 
 
+def beside_site(source: Path) -> list[str]:
+    """Return what a build left beside site/ (after a build, only its lock should be there)."""
+    return sorted(p.name for p in source.iterdir() if p.name.startswith(".site."))
+
+
 def header_rules(text: str) -> dict[str, dict[str, str]]:
-    """Return a _headers file as {path pattern: {header: value}}."""
+    """Return a _headers file as {path pattern: {header: value}} (hosting.header_rules, by pattern)."""
     rules: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line.startswith(" "):
-            name, _, value = line.strip().partition(": ")
-            current[name] = value
-        else:
-            current = rules.setdefault(line.strip(), {})
+    for pattern, values in hosting.header_rules(text):
+        rules.setdefault(pattern, {}).update(values)
     return rules
 
 
@@ -204,11 +203,7 @@ def test_with_search_every_file_has_one_policy_and_only_search_may_run_scripts(s
             *(["/trust/" + name.removesuffix("index.html")] if name.endswith("index.html") else []),
         ]
         for path in paths:
-            matching = [
-                value
-                for rule, value in policies.items()
-                if rule == path or (rule.endswith("*") and path.startswith(rule[:-1]))
-            ]
+            matching = [value for rule, value in policies.items() if hosting.covers(rule, path)]
             expected = SEARCH_CSP if name.startswith(("search/", "pagefind/")) else SEARCH_FORM_CSP
             assert matching == [expected], path
     assert "script-src" not in SEARCH_FORM_CSP and SEARCH_FORM_CSP == CSP.replace(
@@ -459,7 +454,7 @@ def test_a_disk_that_fills_up_names_the_file_and_leaves_the_site(
         f"{failed}: could not write the output: No space left on device (the previous site/ is unchanged)"
     ) in result.err.splitlines()
     assert snapshot(output) == before
-    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+    assert beside_site(source) == [".site.lock"]
 
 
 def test_a_swap_the_system_refuses_names_the_output_and_leaves_the_site(
@@ -482,7 +477,7 @@ def test_a_swap_the_system_refuses_names_the_output_and_leaves_the_site(
         f"{output}: could not write the output: Device or resource busy (the previous site/ is unchanged)"
     ) in result.err.splitlines()
     assert snapshot(output) == before
-    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+    assert beside_site(source) == [".site.lock"]
 
 
 def test_without_an_atomic_exchange_the_swap_renames_and_leaves_nothing_behind(
@@ -496,7 +491,7 @@ def test_without_an_atomic_exchange_the_swap_renames_and_leaves_nothing_behind(
         assert build(source).code == 0
         assert build(source, "--output", str(tmp_path / title), "--no-cache").code == 0
         assert snapshot(source / "site") == snapshot(tmp_path / title)
-        assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+        assert beside_site(source) == [".site.lock"]
 
 
 @pytest.mark.parametrize("left", ["only the previous site", "both"])
@@ -517,7 +512,7 @@ def test_a_swap_killed_between_its_renames_is_put_right_by_the_next_build(
     assert build(source, "--output", str(tmp_path / "clean"), "--no-cache").code == 0
     assert snapshot(output) == snapshot(tmp_path / "clean")
     assert unchanged.stat().st_mtime == 1_000_000  # the previous site was put back, then built on
-    assert sorted(p.name for p in source.iterdir() if p.name.startswith(".site.")) == [".site.lock"]
+    assert beside_site(source) == [".site.lock"]
 
 
 def test_two_folders_are_exchanged_in_one_step(tmp_path: Path) -> None:

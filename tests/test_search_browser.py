@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from conftest import NOW, REPO, lay_out
-from hosting import header_rules, headers_for
+from hosting import HeadersHost, header_rules
 from test_browser import AXE, EXTRA_CONTENT, Tab, browser, layout_shift  # noqa: F401  (browser is a fixture)
 from test_browser import _Handler as StaticHost
 from test_html_validity import ACCEPTED, shown, vnu
@@ -98,11 +98,8 @@ class Host:
         return self.base + path
 
 
-class _Handler(StaticHost):
+class _Handler(HeadersHost, StaticHost):
     """Serves the site under /sub/ with its _headers, and its 404 page for anything missing."""
-
-    rules: list[tuple[str, dict[str, str]]] = []
-    sent: dict[str, dict[str, str]] = {}
 
     def translate_path(self, path: str) -> str:
         """Map /sub/x to the folder's x; anything outside /sub/ to a file that does not exist."""
@@ -110,15 +107,6 @@ class _Handler(StaticHost):
         if not path.startswith(PREFIX + "/"):
             return str(Path(self.directory) / "missing-outside-the-prefix")
         return super().translate_path(path[len(PREFIX) :])
-
-    def end_headers(self) -> None:
-        """Add the headers _headers gives this path."""
-        path = urlsplit(self.path).path
-        values = headers_for(self.rules, path)
-        self.sent[path] = values
-        for name, value in values.items():
-            self.send_header(name, value)
-        super().end_headers()
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +145,7 @@ def open_tab(browser: Any, host: Host) -> Iterator[Any]:  # noqa: F811
             viewport={"width": width, "height": 800}, color_scheme=scheme, bypass_csp=bypass_csp
         )
         contexts.append(context)
-        tab = Tab(context.new_page())
-        tab.page.on("console", lambda message: tab.problems.append(f"console {message.type}: {message.text}"))
-        tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
-        tab.page.on("requestfailed", lambda request: tab.problems.append(f"failed: {request.url}"))
-        tab.page.on("response", lambda response: tab.note_status(response.status, response.url))
-        tab.page.on("request", lambda request: tab.note_request(request.resource_type, request.url))
-        return tab
+        return Tab(context.new_page())
 
     yield open_page
     for context in contexts:
