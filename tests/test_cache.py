@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CONFIG, PROGRAM, Run, snapshot, write_files
@@ -233,23 +234,56 @@ def test_a_damaged_render_cache_is_survived(
     assert seen == []  # and the cache was put right
 
 
-def test_a_render_cache_whose_checked_index_points_past_its_end_is_ignored(
-    site: Site, build: Build, tmp_path: Path
-) -> None:
-    # a foreign file is data to check, never to trust: even with a valid checksum, an entry must lie in the file
+Entries = dict[str, list[object]]
+
+
+def _forged_render_cache(data: bytes, forge: Callable[[Entries, int], None]) -> bytes:
+    """Return a render cache file whose index was changed by forge (given the index and where the entries start),
+    under a valid checksum: a foreign file is data to check, never to trust, even when its checksum holds."""
     import hashlib
 
+    start = len(RENDERED_MAGIC) + 32 + 8
+    size = int.from_bytes(data[start - 8 : start], "big")
+    header, entries = json.loads(data[start : start + size]), data[start + size :]
+    base = start + size
+    for _ in range(5):  # the index's length moves where the entries start, which a forgery may point at
+        forged = json.loads(json.dumps(header))
+        forge(forged["entries"], base)
+        head = json.dumps(forged).encode()
+        if start + len(head) == base:
+            break
+        base = start + len(head)
+    return RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head + entries
+
+
+def _first(entries: Entries) -> list[object]:
+    return entries[sorted(entries)[0]]
+
+
+def _at_the_magic(entries: Entries, base: int) -> None:
+    """Point the first entry at the file's first bytes, before the entries, with their true SHA-256."""
+    import hashlib
+
+    _first(entries)[:] = [-base, len(RENDERED_MAGIC), hashlib.sha256(RENDERED_MAGIC).hexdigest()]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda entries, base: _first(entries).__setitem__(1, 2**60),  # past the file's end
+        _at_the_magic,  # a negative offset: the file's own magic, which would be published as a page
+        lambda entries, base: _first(entries).__setitem__(0, 0.0),  # a float: no place in a file
+        lambda entries, base: _first(entries).__setitem__(1, float(_first(entries)[1])),  # type: ignore[arg-type]
+    ],
+    ids=["past the end", "before the entries", "float offset", "float length"],
+)
+def test_a_render_cache_whose_checked_index_points_outside_its_entries_is_ignored(
+    site: Site, build: Build, tmp_path: Path, forge: Callable[[Entries, int], None]
+) -> None:
     source = site(sources())
     assert build(source).code == 0
     cache = source / CACHE_FOLDER / RENDERED_FILE
-    data = cache.read_bytes()
-    start = len(RENDERED_MAGIC) + 32 + 8
-    size = int.from_bytes(data[start - 8 : start], "big")
-    header = json.loads(data[start : start + size])
-    first = sorted(header["entries"])[0]
-    header["entries"][first][1] = 2**60
-    head = json.dumps(header).encode()
-    cache.write_bytes(RENDERED_MAGIC + hashlib.sha256(head).digest() + len(head).to_bytes(8, "big") + head)
+    cache.write_bytes(_forged_render_cache(cache.read_bytes(), forge))
     assert_warm_equals_clean(source, build, tmp_path)
 
 
@@ -276,22 +310,60 @@ def test_a_build_that_changes_nothing_leaves_the_render_cache_file_alone(site: S
     assert cache.stat().st_ino != before.st_ino  # rewritten, in one step, with the new page
 
 
+def _forged_pages(data: bytes, forge: Callable[[dict[str, Any]], None]) -> bytes:
+    """Return a page cache file whose header was changed by forge, under a valid checksum."""
+    rest = data[len(MAGIC) + 32 :]
+    size = int.from_bytes(rest[:8], "big")
+    header = json.loads(rest[8 : 8 + size])
+    assert header["format"] == FORMAT
+    forge(header)
+    head = json.dumps(header).encode()
+    return pack_raw(len(head).to_bytes(8, "big") + head + rest[8 + size :])
+
+
 def test_a_cache_of_another_generator_is_ignored(
     site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = site(sources())
     assert build(source).code == 0
-    data = (source / CACHE_FILE).read_bytes()
-    rest = data[len(MAGIC) + 32 :]
-    size = int.from_bytes(rest[:8], "big")
-    header = json.loads(rest[8 : 8 + size])
-    assert header["format"] == FORMAT
-    header["generator"] = "someone else"
-    head = json.dumps(header).encode()
-    (source / CACHE_FILE).write_bytes(pack_raw(len(head).to_bytes(8, "big") + head + rest[8 + size :]))
+    path = source / CACHE_FILE
+    path.write_bytes(_forged_pages(path.read_bytes(), lambda header: header.update(generator="someone else")))
     seen = parsed_paths(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(seen) == 7 * 2  # every page parsed again, by the warm build and by the clean one
+
+
+def _bodies(change: Callable[[list[Any]], list[Any]]) -> Callable[[dict[str, Any]], None]:
+    """Return a forgery that changes the place ([start, length]) of the second body in the file."""
+
+    def forge(header: dict[str, Any]) -> None:
+        entry = sorted(header["entries"].values(), key=lambda entry: entry["body"][0])[1]
+        entry["body"] = change(entry["body"])
+
+    return forge
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        _bodies(lambda body: [-body[1], body[1]]),  # negative: Python would count from the end of the bodies
+        _bodies(lambda body: [body[0], -1]),  # negative: everything after the start but the last character
+        _bodies(lambda body: [True, body[1]]),  # JSON true, which Python would take for 1
+        _bodies(lambda body: [body[0], True]),
+        _bodies(lambda body: [body[0], 2**60]),  # past the end
+    ],
+    ids=["negative start", "negative length", "true start", "true length", "past the end"],
+)
+def test_a_page_cache_whose_checked_header_places_a_body_outside_the_bodies_is_ignored(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forge: Callable[[dict[str, Any]], None]
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    path = source / CACHE_FILE
+    path.write_bytes(_forged_pages(path.read_bytes(), forge))
+    seen = parsed_paths(monkeypatch)
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert len(seen) == 7 * 2  # not one body taken from a header that placed one outside
 
 
 def pack_raw(rest: bytes) -> bytes:
