@@ -11,7 +11,17 @@ import pytest
 from conftest import CONFIG, PROGRAM, Run, snapshot, write_files
 
 from kiln import cache
-from kiln.cache import CACHE_FOLDER, FORMAT, MAGIC, PAGES_FILE, RENDERED_FILE, RENDERED_MAGIC, pack_pages, unpack_pages
+from kiln.cache import (
+    CACHE_FOLDER,
+    FORMAT,
+    INDEX_FILE,
+    MAGIC,
+    PAGES_FILE,
+    RENDERED_FILE,
+    RENDERED_MAGIC,
+    pack_pages,
+    unpack_pages,
+)
 from kiln.write import MARKER, MARKER_TEXT, Written
 
 Site = Callable[..., Path]
@@ -285,6 +295,63 @@ def test_a_render_cache_whose_checked_index_points_outside_its_entries_is_ignore
     cache = source / CACHE_FOLDER / RENDERED_FILE
     cache.write_bytes(_forged_render_cache(cache.read_bytes(), forge))
     assert_warm_equals_clean(source, build, tmp_path)
+
+
+def pagefind_runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record (in the returned list) each run of Pagefind from now on, in this process."""
+    import kiln.search
+
+    seen: list[object] = []
+    original = kiln.search.subprocess.Popen
+
+    def recording(command: object, *args: Any, **kwargs: Any) -> object:
+        seen.append(command)
+        return original(command, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(kiln.search.subprocess, "Popen", recording)
+    return seen
+
+
+def _forged_index(data: bytes, change: Callable[[dict[str, Any]], object]) -> bytes:
+    """Return a search index cache file whose head was changed, under a valid checksum."""
+    import hashlib
+
+    body = data[32:]
+    size = int.from_bytes(body[:8], "big")
+    head = json.loads(body[8 : 8 + size])
+    changed = change(head)
+    text = changed if isinstance(changed, bytes) else json.dumps(head).encode()
+    body = len(text).to_bytes(8, "big") + text + body[8 + size :]
+    return hashlib.sha256(body).digest() + body
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        _damaged,  # a flipped bit in the last file: the checksum no longer matches
+        lambda data: _forged_index(data, lambda head: head["files"].pop()),  # bytes left over
+        lambda data: _forged_index(data, lambda head: head["files"][-1].__setitem__(1, head["files"][-1][1] + 1)),
+        lambda data: _forged_index(data, lambda head: head["files"][0].__setitem__(1, -1)),
+        lambda data: _forged_index(data, lambda head: b"[not json"),
+        lambda data: _forged_index(data, lambda head: head.pop("key")),
+    ],
+    ids=["empty", "truncated", "flipped bit", "a file fewer", "a file too long", "negative", "not JSON", "no key"],
+)
+def test_a_damaged_search_index_cache_is_made_again(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[bytes], bytes]
+) -> None:
+    source = site(sources())
+    assert build(source).code == 0
+    cache = source / CACHE_FOLDER / INDEX_FILE
+    cache.write_bytes(damage(cache.read_bytes()))
+    runs = pagefind_runs(monkeypatch)
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert len(runs) == 2  # by the warm build and the clean one
+    runs.clear()
+    assert_warm_equals_clean(source, build, tmp_path)
+    assert len(runs) == 1  # by the clean build only: the cache was put right, and gives what Pagefind gave
 
 
 def test_a_flipped_bit_costs_only_its_own_entry(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
