@@ -277,15 +277,24 @@ def _at_the_magic(entries: Entries, base: int) -> None:
     _first(entries)[:] = [-base, len(RENDERED_MAGIC), hashlib.sha256(RENDERED_MAGIC).hexdigest()]
 
 
+def _beyond_the_end(entries: Entries, base: int) -> None:
+    """Point the last entry past the file's end, where a read gives nothing, with the SHA-256 of nothing."""
+    import hashlib
+
+    last = max(entries.values(), key=lambda entry: entry[0])  # type: ignore[arg-type,return-value]
+    last[:] = [last[0] + last[1] + 100, 5, hashlib.sha256(b"").hexdigest()]  # type: ignore[operator]
+
+
 @pytest.mark.parametrize(
     "forge",
     [
         lambda entries, base: _first(entries).__setitem__(1, 2**60),  # past the file's end
         _at_the_magic,  # a negative offset: the file's own magic, which would be published as a page
+        _beyond_the_end,  # which would publish an empty page
         lambda entries, base: _first(entries).__setitem__(0, 0.0),  # a float: no place in a file
         lambda entries, base: _first(entries).__setitem__(1, float(_first(entries)[1])),  # type: ignore[arg-type]
     ],
-    ids=["past the end", "before the entries", "float offset", "float length"],
+    ids=["past the end", "before the entries", "beyond the end", "float offset", "float length"],
 )
 def test_a_render_cache_whose_checked_index_points_outside_its_entries_is_ignored(
     site: Site, build: Build, tmp_path: Path, forge: Callable[[Entries, int], None]
@@ -298,17 +307,17 @@ def test_a_render_cache_whose_checked_index_points_outside_its_entries_is_ignore
 
 
 def pagefind_runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Record (in the returned list) each run of Pagefind from now on, in this process."""
-    import kiln.search
+    """Record (in the returned list) each process started from now on in this process: Pagefind's runs."""
+    import subprocess
 
     seen: list[object] = []
-    original = kiln.search.subprocess.Popen
+    original = subprocess.Popen
 
     def recording(command: object, *args: Any, **kwargs: Any) -> object:
         seen.append(command)
         return original(command, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(kiln.search.subprocess, "Popen", recording)
+    monkeypatch.setattr(subprocess, "Popen", recording)
     return seen
 
 
@@ -536,6 +545,17 @@ def rendered_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_warm_build_renders_nothing(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
     source = site(sources())
     assert build(source).code == 0
+    seen = rendered_urls(monkeypatch)
+    assert build(source).code == 0
+    assert seen == []
+
+
+def test_a_template_that_renders_nothing_is_cached_like_any_other(
+    site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(sources() | {"templates/page.html": "{# written later #}"})
+    assert build(source).code == 0
+    assert (source / "site/about/index.html").read_bytes() == b""
     seen = rendered_urls(monkeypatch)
     assert build(source).code == 0
     assert seen == []
