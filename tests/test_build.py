@@ -151,7 +151,7 @@ def test_home_lists_programs_first_then_articles_newest_first(site: Site, build:
 def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None:
     source = site(
         {
-            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ntags: [Trust, Couples]\n---\nA.\n",
+            "content/articles/a.md": "---\ntitle: A\ndate: 2026-01-01\ntags: [Trust, Couples, trust]\n---\nA.\n",
             "content/articles/b.md": "---\ntitle: B\ndate: 2026-01-02\ntags: [trust]\n---\nB.\n",
             "content/articles/c.md": "---\ntitle: C\ndate: 2026-01-03\ntags: [trust]\n---\nC.\n",
         }
@@ -161,10 +161,63 @@ def test_tags_are_compared_without_letter_case(site: Site, build: Build) -> None
     tag_dirs = sorted(p.name for p in (output / "tags").iterdir() if p.is_dir())
     assert tag_dirs == ["couples", "trust"]
     trust = soup(output / "tags/trust/index.html")
+    # listed once, though tagged "Trust" and "trust"
     assert [a["href"] for a in trust.select(".card-title a")] == ["/articles/c/", "/articles/b/", "/articles/a/"]
     assert trust.h1 is not None and trust.h1.get_text() == "Articles about trust"
     article_tags = [a["href"] for a in soup(output / "articles/a/index.html").select(".tags a")]
     assert article_tags == ["/tags/trust/", "/tags/couples/"]
+
+
+def test_an_image_in_any_kind_of_page_is_published_as_a_picture(site: Site, build: Build) -> None:
+    from photos import screenshot
+
+    source = site(
+        {
+            "content/articles/a/index.md": "---\ntitle: A\ndate: 2026-01-02\nauthor: dana\n---\n![Chairs](x.png)\n",
+            "content/programs/group/index.md": "---\ntitle: Group\ndescription: A group.\n---\n![Room](x.png)\n",
+            "content/pages/about/index.md": "---\ntitle: About\n---\n![Door](x.png)\n",
+            "content/authors/dana.md": "---\nname: Dana\nphoto: /static/dana.png\n---\nA bio.\n",
+        }
+        | {
+            f"content/{folder}/x.png": screenshot(300, 200)
+            for folder in ("articles/a", "programs/group", "pages/about")
+        }
+        | {"static/dana.png": screenshot(300, 300)}
+    )
+    result = build(source)
+    assert result.code == 0, result.err
+    for url, alt in [
+        ("articles/a", "Chairs"),
+        ("programs/group", "Room"),
+        ("about", "Door"),
+        ("authors/dana", "Photo of Dana"),
+    ]:
+        pictures = soup(source / "site" / url / "index.html").select("main picture img")
+        assert [img["alt"] for img in pictures] == [alt], url
+
+
+def test_read_next_lists_the_articles_sharing_most_tags_newest_first_never_the_article_itself(
+    site: Site, build: Build
+) -> None:
+    tags = {"a": "[trust, couples, work]", "b": "[trust, couples]", "c": "[trust]", "d": "[work]", "e": "[grief]"}
+    source = site(
+        {
+            f"content/articles/{name}.md": f"---\ntitle: {name.upper()}\ndate: 2026-01-0{day}\ntags: {tags[name]}\n"
+            f"---\nText.\n"
+            for day, name in enumerate(tags, start=1)
+        }
+    )
+    assert build(source).code == 0
+
+    def read_next(name: str) -> list[str]:
+        box = soup(source / f"site/articles/{name}/index.html").find("section", class_="related")
+        return [] if box is None else [a["href"] for a in box.select(".card-title a")]
+
+    assert read_next("a") == ["/articles/b/", "/articles/d/", "/articles/c/"]  # two shared, then one, newest first
+    assert read_next("b") == ["/articles/a/", "/articles/c/"]
+    assert read_next("c") == ["/articles/b/", "/articles/a/"]
+    assert read_next("d") == ["/articles/a/"]
+    assert read_next("e") == []  # no box at all when nothing shares a tag
 
 
 @pytest.mark.parametrize("drafts", [False, True])

@@ -253,6 +253,21 @@ def test_every_error_of_a_build_is_reported(site: Callable[..., Path], build: Ca
     assert snapshot(source / "site") == before
 
 
+def test_every_bad_tag_of_an_article_is_reported(site: Callable[..., Path], build: Callable[..., Run]) -> None:
+    broken = {X: "---\ntitle: X\ndate: 2026-01-01\ntags: ['!!!', COM1, trust, '???', lpt1]\n---\nText.\n"}
+    result, source, before = break_site(site, build, broken)
+    assert result.code == 1
+    windows = "expected no name Windows reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9)"
+    assert result.err.splitlines() == [
+        f"{X}:4: tag cannot be published ({windows}, got 'com1')",  # errors of one line are listed by text
+        f"{X}:4: tag cannot be published ({windows}, got 'lpt1')",
+        f"{X}:4: tag has no letters or digits (expected a word such as 'trust', got '!!!')",
+        f"{X}:4: tag has no letters or digits (expected a word such as 'trust', got '???')",
+        "Build failed with 4 errors; the previous output was left as it was.",
+    ]
+    assert snapshot(source / "site") == before
+
+
 def test_a_byte_order_mark_and_crlf_line_endings_are_accepted(
     site: Callable[..., Path], build: Callable[..., Run]
 ) -> None:
