@@ -378,7 +378,7 @@ class Caches:
         self.images.save()
 
 
-def open_caches(source: Path, enabled: bool = True) -> Caches:
+def open_caches(source: Path, enabled: bool) -> Caches:
     """Return the caches of a source folder (empty ones that are never stored when disabled)."""
     from .images import open_image_cache  # images imports the pool, which imports this module
 
@@ -388,13 +388,13 @@ def open_caches(source: Path, enabled: bool = True) -> Caches:
     )
 
 
-def open_render_cache(source: Path, enabled: bool = True) -> RenderCache:
+def open_render_cache(source: Path, enabled: bool) -> RenderCache:
     """Return the source folder's cache of rendered files."""
     path = source / CACHE_FOLDER / RENDERED_FILE
     return RenderCache(path if enabled else None, present=enabled and path.is_file())
 
 
-def open_cache(source: Path, enabled: bool = True) -> PageCache:
+def open_cache(source: Path, enabled: bool) -> PageCache:
     """Return the source folder's page cache; an unreadable or foreign one is treated as empty."""
     if not enabled:
         return PageCache(None, {})

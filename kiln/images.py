@@ -486,7 +486,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def open_image_cache(source: Path, enabled: bool = True) -> ImageCache:
+def open_image_cache(source: Path, enabled: bool) -> ImageCache:
     """Return the source folder's image cache (one that stores nothing when disabled)."""
     from .cache import CACHE_FOLDER
 

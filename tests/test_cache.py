@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, PROGRAM, Run, snapshot, write_files
+from conftest import CONFIG, PROGRAM, Run, snapshot, soup, write_files
 
 from kiln import cache
 from kiln.cache import (
@@ -79,19 +79,49 @@ def test_warm_build_is_byte_identical_to_a_cold_one(site: Site, build: Build, tm
     assert_warm_equals_clean(source, build, tmp_path)
 
 
-def test_warm_build_reuses_the_cache_instead_of_parsing(
+def with_an_image(files: dict[str, str]) -> dict[str, str | bytes]:
+    """Return a site's files with a photo in the about page, and a page with no text at all."""
+    from photos import screenshot
+
+    return files | {
+        "content/pages/about.md": "---\ntitle: About\n---\nAbout us.\n\n![The room](/static/room.png)\n",
+        "static/room.png": screenshot(300, 200),
+        "content/pages/soon.md": "---\ntitle: Still to be written\n---\n",
+    }
+
+
+def test_warm_build_reuses_the_cache_instead_of_parsing_or_making_images(
     site: Site, build: Build, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = site(sources() | {"content/pages/soon.md": "---\ntitle: Still to be written\n---\n"})  # no text at all
+    from kiln import imaging
+
+    source = site(with_an_image(sources()))
     assert build(source).code == 0
+    assert len(soup(source / "site/about/index.html").select("main picture")) == 1
     import kiln.pool
 
     def refuse(*args: object) -> object:
-        raise AssertionError("a cached page was parsed again")
+        raise AssertionError("a cached page was parsed again, or an image made again")
 
     monkeypatch.setattr(kiln.pool, "parse_page", refuse)
+    monkeypatch.setattr(imaging, "make", refuse)
     assert build(source).code == 0
     assert build(source).code == 0  # and the build after it: what a build used stays in the cache
+
+
+def test_no_cache_reads_no_cache_and_leaves_none(
+    site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = site(with_an_image(sources()))
+    assert build(source, "--no-cache").code == 0
+    assert not (source / CACHE_FOLDER).exists()
+    assert build(source).code == 0
+    cached = snapshot(source / CACHE_FOLDER)
+    parsed, rendered = parsed_paths(monkeypatch), rendered_urls(monkeypatch)
+    assert build(source, "--no-cache", "--output", str(tmp_path / "again")).code == 0
+    pages = [name for name in snapshot(tmp_path / "again") if name.endswith(".html")]
+    assert len(parsed) == 8 and len(rendered) >= len(pages) > 8  # every file parsed, every page rendered
+    assert snapshot(source / CACHE_FOLDER) == cached
 
 
 @pytest.mark.parametrize(
@@ -547,6 +577,7 @@ def test_a_warm_build_renders_nothing(site: Site, build: Build, monkeypatch: pyt
     assert build(source).code == 0
     seen = rendered_urls(monkeypatch)
     assert build(source).code == 0
+    assert build(source).code == 0  # and the build after it: what a build read stays in the cache
     assert seen == []
 
 

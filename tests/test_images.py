@@ -338,7 +338,7 @@ def test_a_live_text_edit_keeps_the_pictures_without_a_full_build(site: Callable
 
     source = site(bundle())
     options = Options(source, now=NOW)
-    caches = open_caches(source)
+    caches = open_caches(source, True)
     environment = make_environment(source, auto_reload=False)
     first = render(options, environment, caches)
     index = source / "content/articles/bench/index.md"
