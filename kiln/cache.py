@@ -6,7 +6,8 @@ misses. The file is data, never pickle: a cache restored from elsewhere is data 
 that is run. It holds a JSON header with each page's fields (every value checked against the field's type
 when read) and the pages' HTML bodies as one block of UTF-8 after it, the whole checksummed: JSON-decoding
 megabytes of escaped HTML was most of a warm build's time. Anything unreadable, of another format or of another
-generator is ignored and rebuilt.
+generator is ignored and rebuilt. The readers raise ValueError with a text for whoever debugs them; their callers
+drop it, so mutation testing leaves those texts alone (`# pragma: no mutate`, docs/testing.md).
 """
 
 from __future__ import annotations
@@ -143,20 +144,20 @@ def write_packed(handle: typing.BinaryIO, entries: dict[str, dict[str, Any]]) ->
 def unpack_pages(data: bytes) -> dict[str, dict[str, Any]]:
     """Return the entries of a cache file, each body as text; raise ValueError for anything damaged or foreign."""
     if not data.startswith(MAGIC):
-        raise ValueError("not a page cache")
+        raise ValueError("not a page cache")  # pragma: no mutate
     checksum, rest = data[len(MAGIC) : len(MAGIC) + 32], memoryview(data)[len(MAGIC) + 32 :]
     if hashlib.sha256(rest).digest() != checksum:
-        raise ValueError("damaged page cache")
+        raise ValueError("damaged page cache")  # pragma: no mutate
     size = int.from_bytes(rest[:8], "big")
     header = json.loads(bytes(rest[8 : 8 + size]))
     if header["format"] != FORMAT or header["generator"] != generator_digest():
-        raise ValueError("a page cache of another format or generator")
+        raise ValueError("a page cache of another format or generator")  # pragma: no mutate
     blob = rest[8 + size :]
     entries: dict[str, dict[str, Any]] = header["entries"]
     for entry in entries.values():
         start, length = entry["body"]
         if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > len(blob):
-            raise ValueError("a body outside the page cache")
+            raise ValueError("a body outside the page cache")  # pragma: no mutate
         entry["body"] = str(blob[start : start + length], "utf-8")
     return entries
 
@@ -264,24 +265,24 @@ def _read_index(handle: int) -> dict[str, tuple[int, int, str]]:
     start = len(RENDERED_MAGIC) + 32 + 8
     front = os.pread(handle, start, 0)
     if len(front) != start or not front.startswith(RENDERED_MAGIC):
-        raise ValueError("not a render cache")
+        raise ValueError("not a render cache")  # pragma: no mutate
     size = int.from_bytes(front[-8:], "big")
     end = os.fstat(handle).st_size
     if size > end - start:  # read nothing the file does not hold, whatever a damaged length says
-        raise ValueError("a render cache index longer than its file")
+        raise ValueError("a render cache index longer than its file")  # pragma: no mutate
     head = os.pread(handle, size, start)
     if hashlib.sha256(head).digest() != front[len(RENDERED_MAGIC) : -8]:
-        raise ValueError("damaged render cache index")
+        raise ValueError("damaged render cache index")  # pragma: no mutate
     header = json.loads(head)
     if header["format"] != FORMAT:
-        raise ValueError("a render cache of another format")
+        raise ValueError("a render cache of another format")  # pragma: no mutate
     base = start + size
     index: dict[str, tuple[int, int, str]] = {}
     for key, (offset, length, digest) in header["entries"].items():
         if type(offset) is not int or type(length) is not int or type(digest) is not str:
-            raise ValueError("a bad render cache entry")
+            raise ValueError("a bad render cache entry")  # pragma: no mutate
         if offset < 0 or length < 0 or base + offset + length > end:
-            raise ValueError("a render cache entry outside its file")
+            raise ValueError("a render cache entry outside its file")  # pragma: no mutate
         index[key] = (base + offset, length, digest)
     return index
 
@@ -455,7 +456,7 @@ def encode_page(page: Page) -> list[Any]:
 def decode_page(value: Any, body: Any) -> Page:
     """Return a Page from cached data and its body, refusing anything else, including values of the wrong type."""
     if type(body) is not str:
-        raise ValueError("a cached body is not text")
+        raise ValueError("a cached body is not text")  # pragma: no mutate
     page: Page = _decoder(Page)(value, body=body)
     return page
 
@@ -523,7 +524,7 @@ def _decode_any(value: Any) -> Any:
         return tuple(_decode_any(item) for item in value)
     if value is None or type(value) in (str, int, float, bool):
         return value
-    raise ValueError(f"not a cached field value: {type(value).__name__}")
+    raise ValueError(f"not a cached field value: {type(value).__name__}")  # pragma: no mutate
 
 
 @cache
@@ -573,14 +574,14 @@ def _dataclass_decoder(cls: type) -> Coder:
 
     def decode(value: Any, **extra: Any) -> Any:
         if type(value) is not list or len(value) != count:
-            raise ValueError(f"not a cached {cls.__name__}")
+            raise ValueError(f"not a cached {cls.__name__}")  # pragma: no mutate
         for (name, plain, code), item in zip(fields, value):  # noqa: B905 - the lengths were compared above
             if code is not None:
                 extra[name] = code(item)
             elif type(item) in plain:
                 extra[name] = item
             else:
-                raise ValueError(f"a cached {cls.__name__}.{name} is a {type(item).__name__}")
+                raise ValueError(f"a cached {cls.__name__}.{name} is a {type(item).__name__}")  # pragma: no mutate
         return cls(**extra)
 
     return decode
@@ -589,14 +590,14 @@ def _dataclass_decoder(cls: type) -> Coder:
 def _of(kind: type, value: Any) -> Any:
     """Return a value if it is exactly of a JSON type (a bool is no int), else raise ValueError."""
     if type(value) is not kind:
-        raise ValueError(f"expected a {kind.__name__}, got a {type(value).__name__}")
+        raise ValueError(f"expected a {kind.__name__}, got a {type(value).__name__}")  # pragma: no mutate
     return value
 
 
 def _decode_moment(value: Any) -> dt.datetime:
     """Return a moment from its ISO text and time zone name."""
     if type(value) is not list or len(value) != 2:
-        raise ValueError("not a cached moment")
+        raise ValueError("not a cached moment")  # pragma: no mutate
     moment = dt.datetime.fromisoformat(_of(str, value[0]))
     return moment.astimezone(_zone(_of(str, value[1]))) if value[1] is not None else moment
 

@@ -772,6 +772,16 @@ def indexed(preview: object) -> None:
     assert indexing is None or preview.write_index(indexing)  # type: ignore[attr-defined]
 
 
+def test_serve_keeps_what_it_rendered_from_one_rebuild_to_the_next(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = site(without_search(sources()))
+    preview = preview_of(source)
+    seen = rendered_urls(monkeypatch)
+    for _ in range(3):
+        assert preview.rebuild(())  # type: ignore[attr-defined]
+        preview.persist()  # type: ignore[attr-defined]  # as serve does once the editor pauses
+    assert seen == []
+
+
 def clean_preview(source: Path, folder: Path) -> dict[str, bytes]:
     """Return what a fresh build with serve's options, and no cache, writes."""
     from kiln.pipeline import Options, build
