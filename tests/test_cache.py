@@ -501,6 +501,7 @@ def parsed_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ("title", lambda fields: {**fields, "title": {"$": "Path", "path": "/etc/passwd"}}),
         ("draft", lambda fields: {**fields, "draft": 1}),  # an int is not a bool
         ("date", lambda fields: {**fields, "date": ["not a date", None]}),
+        ("date cut short", lambda fields: {**fields, "date": ["2026-01-01T00:00:00+00:00"]}),  # no zone
         ("headings", lambda fields: {**fields, "headings": [[2, "part"]]}),  # a field missing
         ("one more", lambda fields: {**fields, "more": "a field Page does not have"}),
         ("one fewer", lambda fields: dict(list(fields.items())[:-1])),
