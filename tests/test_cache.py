@@ -153,6 +153,15 @@ def test_any_change_gives_what_a_clean_build_gives(
     assert_warm_equals_clean(source, build, tmp_path)
 
 
+def built_with_damage(site: Site, build: Build, file: Path, damage: Callable[[bytes], bytes]) -> Path:
+    """Build the small site, then change one of its cache files (a path under the source folder); return the source."""
+    source = site(sources())
+    assert build(source).code == 0
+    path = source / file
+    path.write_bytes(damage(path.read_bytes()))
+    return source
+
+
 def _damaged(data: bytes) -> bytes:
     """Return a cache file with one byte of a body changed, the checksum left as it was."""
     return data[:-5] + bytes([data[-5] ^ 0x20]) + data[-4:]
@@ -173,9 +182,7 @@ def _damaged(data: bytes) -> bytes:
 def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(
     site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes]
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    (source / CACHE_FILE).write_bytes(damage((source / CACHE_FILE).read_bytes()))
+    source = built_with_damage(site, build, CACHE_FILE, damage)
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(unpack_pages((source / CACHE_FILE).read_bytes())) == 7
 
@@ -261,10 +268,7 @@ def _flip_in_index(data: bytes) -> bytes:
 def test_a_damaged_render_cache_is_survived(
     site: Site, build: Build, tmp_path: Path, damage: Callable[[bytes], bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    cache = source / CACHE_FOLDER / RENDERED_FILE
-    cache.write_bytes(damage(cache.read_bytes()))
+    source = built_with_damage(site, build, Path(CACHE_FOLDER) / RENDERED_FILE, damage)
     seen = rendered_urls(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
     assert seen  # what could not be trusted was rendered again
@@ -329,10 +333,9 @@ def _beyond_the_end(entries: Entries, base: int) -> None:
 def test_a_render_cache_whose_checked_index_points_outside_its_entries_is_ignored(
     site: Site, build: Build, tmp_path: Path, forge: Callable[[Entries, int], None]
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    cache = source / CACHE_FOLDER / RENDERED_FILE
-    cache.write_bytes(_forged_render_cache(cache.read_bytes(), forge))
+    source = built_with_damage(
+        site, build, Path(CACHE_FOLDER) / RENDERED_FILE, lambda data: _forged_render_cache(data, forge)
+    )
     assert_warm_equals_clean(source, build, tmp_path)
 
 
@@ -381,10 +384,7 @@ def _forged_index(data: bytes, change: Callable[[dict[str, Any]], object]) -> by
 def test_a_damaged_search_index_cache_is_made_again(
     site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[bytes], bytes]
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    cache = source / CACHE_FOLDER / INDEX_FILE
-    cache.write_bytes(damage(cache.read_bytes()))
+    source = built_with_damage(site, build, Path(CACHE_FOLDER) / INDEX_FILE, damage)
     runs = pagefind_runs(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(runs) == 2  # by the warm build and the clean one
@@ -394,10 +394,7 @@ def test_a_damaged_search_index_cache_is_made_again(
 
 
 def test_a_flipped_bit_costs_only_its_own_entry(site: Site, build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    cache = source / CACHE_FOLDER / RENDERED_FILE
-    cache.write_bytes(_flip_in_entry(cache.read_bytes()))
+    source = built_with_damage(site, build, Path(CACHE_FOLDER) / RENDERED_FILE, _flip_in_entry)
     seen = rendered_urls(monkeypatch)
     assert build(source).code == 0
     assert len(seen) == 1
@@ -430,10 +427,9 @@ def _forged_pages(data: bytes, forge: Callable[[dict[str, Any]], None]) -> bytes
 def test_a_cache_of_another_generator_is_ignored(
     site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    path = source / CACHE_FILE
-    path.write_bytes(_forged_pages(path.read_bytes(), lambda header: header.update(generator="someone else")))
+    source = built_with_damage(
+        site, build, CACHE_FILE, lambda data: _forged_pages(data, lambda header: header.update(generator="elsewhere"))
+    )
     seen = parsed_paths(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(seen) == 7 * 2  # every page parsed again, by the warm build and by the clean one
@@ -463,10 +459,7 @@ def _bodies(change: Callable[[list[Any]], list[Any]]) -> Callable[[dict[str, Any
 def test_a_page_cache_whose_checked_header_places_a_body_outside_the_bodies_is_ignored(
     site: Site, build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forge: Callable[[dict[str, Any]], None]
 ) -> None:
-    source = site(sources())
-    assert build(source).code == 0
-    path = source / CACHE_FILE
-    path.write_bytes(_forged_pages(path.read_bytes(), forge))
+    source = built_with_damage(site, build, CACHE_FILE, lambda data: _forged_pages(data, forge))
     seen = parsed_paths(monkeypatch)
     assert_warm_equals_clean(source, build, tmp_path)
     assert len(seen) == 7 * 2  # not one body taken from a header that placed one outside
