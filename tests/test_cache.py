@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -284,8 +285,6 @@ Entries = dict[str, list[object]]
 def _forged_render_cache(data: bytes, forge: Callable[[Entries, int], None]) -> bytes:
     """Return a render cache file whose index was changed by forge (given the index and where the entries start),
     under a valid checksum: a foreign file is data to check, never to trust, even when its checksum holds."""
-    import hashlib
-
     start = len(RENDERED_MAGIC) + 32 + 8
     size = int.from_bytes(data[start - 8 : start], "big")
     header, entries = json.loads(data[start : start + size]), data[start + size :]
@@ -306,15 +305,11 @@ def _first(entries: Entries) -> list[object]:
 
 def _at_the_magic(entries: Entries, base: int) -> None:
     """Point the first entry at the file's first bytes, before the entries, with their true SHA-256."""
-    import hashlib
-
     _first(entries)[:] = [-base, len(RENDERED_MAGIC), hashlib.sha256(RENDERED_MAGIC).hexdigest()]
 
 
 def _beyond_the_end(entries: Entries, base: int) -> None:
     """Point the last entry past the file's end, where a read gives nothing, with the SHA-256 of nothing."""
-    import hashlib
-
     last = max(entries.values(), key=lambda entry: entry[0])  # type: ignore[arg-type,return-value]
     last[:] = [last[0] + last[1] + 100, 5, hashlib.sha256(b"").hexdigest()]  # type: ignore[operator]
 
@@ -356,8 +351,6 @@ def pagefind_runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 def _forged_index(data: bytes, change: Callable[[dict[str, Any]], object]) -> bytes:
     """Return a search index cache file whose head was changed, under a valid checksum."""
-    import hashlib
-
     body = data[32:]
     size = int.from_bytes(body[:8], "big")
     head = json.loads(body[8 : 8 + size])
@@ -467,8 +460,6 @@ def test_a_page_cache_whose_checked_header_places_a_body_outside_the_bodies_is_i
 
 def pack_raw(rest: bytes) -> bytes:
     """Return a cache file around a header and bodies, with a valid checksum."""
-    import hashlib
-
     return MAGIC + hashlib.sha256(rest).digest() + rest
 
 
